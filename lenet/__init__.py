@@ -1,0 +1,20 @@
+"""lenet: the code behind the LeNet-5 course book.
+
+Modules (each small, each citing the part of LeCun et al. 1998 it implements):
+
+* :mod:`lenet.kernels` -- convolution from scratch and the classic image kernels;
+* :mod:`lenet.pooling` -- pooling from scratch, scaled tanh, the trainable subsampling of S2/S4;
+* :mod:`lenet.c3` -- Table I and the sparsely connected C3 layer;
+* :mod:`lenet.rbf` -- the 7x12 digit bitmaps, the Euclidean RBF output and the MAP loss;
+* :mod:`lenet.models` -- ``LeNet5Classic`` (1998) and ``LeNet5Modern`` (the source tutorial);
+* :mod:`lenet.summary` -- per-layer shapes, parameters and connections, computed;
+* :mod:`lenet.data` -- MNIST as tensors, fetched once and verified; device-resident batches;
+* :mod:`lenet.train` -- training, evaluation, checkpoints;
+* :mod:`lenet.viz` -- figures; :mod:`lenet.exercises` -- checkers for the exercises.
+
+Importing the package downloads nothing and touches no global state.
+"""
+
+__version__ = "0.1.0"
+
+from .models import LeNet5Classic, LeNet5Modern, count_parameters, get_model  # noqa: E402,F401

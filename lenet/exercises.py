@@ -1,0 +1,296 @@
+"""Checkers for the book's implementation exercises.
+
+Each ``check_*`` function runs the student's function on random cases it generates, compares
+with the reference in this package, and prints one clear line: ``PASS`` with what was checked,
+or ``FAIL`` with the first failing case and a hint -- never the solution. It returns ``True`` or
+``False`` so that tests and autograders can use it too.
+
+A student edition of a notebook replaces each solution with ``raise NotImplementedError(...)``
+(see ``scripts/make_editions.py``); the checkers recognise that and print ``NOT DONE YET``
+instead of a traceback.
+
+Usage in a notebook::
+
+    from lenet import exercises
+    def my_conv2d(image, kernel):
+        ...
+    exercises.check_conv2d(my_conv2d)
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Callable, Iterable, Sequence, Tuple
+
+import torch
+import torch.nn.functional as F
+
+from .c3 import C3_TABLE
+from .data import normalize_paper
+from .kernels import conv_output_size
+from .rbf import DIGIT_BITMAPS, map_loss
+
+
+class NotImplementedYet(NotImplementedError):
+    """What a student edition's stub raises; a plain ``NotImplementedError`` is treated the same."""
+
+
+def todo(exercise: str) -> None:
+    """Raise the friendly error a student edition puts where a solution was removed."""
+    raise NotImplementedYet(f"{exercise}: not implemented yet -- write your solution in this cell, then run it again.")
+
+
+class _Failure(Exception):
+    pass
+
+
+def _as_tensor(x: Any) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x.detach().double().cpu()
+    return torch.as_tensor(x).double()
+
+
+def _close(got: Any, want: torch.Tensor, what: str, atol: float = 1e-6, rtol: float = 1e-5) -> None:
+    try:
+        g = _as_tensor(got)
+    except Exception:
+        raise _Failure(f"{what}: returned {type(got).__name__}, which is not a tensor or array") from None
+    w = want.double().cpu()
+    if g.shape != w.shape:
+        raise _Failure(f"{what}: returned shape {tuple(g.shape)}, expected {tuple(w.shape)}")
+    if not torch.allclose(g, w, atol=atol, rtol=rtol):
+        err = (g - w).abs().max().item()
+        raise _Failure(f"{what}: values differ from the reference by up to {err:.3g}")
+
+
+def _run(name: str, fn: Callable, cases: Iterable[Tuple[str, Callable[[], None]]], hint: str) -> bool:
+    if not callable(fn):
+        print(f"FAIL {name}: expected a function, got {type(fn).__name__}")
+        return False
+    n = 0
+    for label, case in cases:
+        try:
+            case()
+        except NotImplementedError as exc:
+            print(f"NOT DONE YET {name}: {exc or 'the function raises NotImplementedError'}")
+            return False
+        except _Failure as exc:
+            print(f"FAIL {name} on {label}: {exc}\n     hint: {hint}")
+            return False
+        except Exception as exc:  # the student's code crashed
+            print(f"FAIL {name} on {label}: raised {type(exc).__name__}: {exc}\n     hint: {hint}")
+            return False
+        n += 1
+    print(f"PASS {name}: {n} random cases agree with the reference")
+    return True
+
+
+def _gen(seed: int) -> torch.Generator:
+    return torch.Generator().manual_seed(seed)
+
+
+# --------------------------------------------------------------------------- chapter 1
+
+
+def check_layer_counts(fn: Callable[[int, int, int, int], Tuple[int, int]], seed: int = 0) -> bool:
+    """``fn(in_maps, out_maps, k, out_size) -> (parameters, connections)`` of a dense convolution
+    layer with biases and square ``out_size`` x ``out_size`` output maps."""
+    g = _gen(seed)
+
+    def case(cin, cout, k, n):
+        def run():
+            got = fn(cin, cout, k, n)
+            params = (cin * k * k + 1) * cout
+            want = (params, params * n * n)
+            if tuple(int(v) for v in got) != want:
+                raise _Failure(f"fn({cin}, {cout}, {k}, {n}) returned {tuple(got)}, expected a different pair")
+        return run
+
+    cases = [("C1 (1, 6, 5, 28)", case(1, 6, 5, 28))]
+    for i in range(8):
+        cin, cout, k, n = (int(torch.randint(1, 20, (1,), generator=g)), int(torch.randint(1, 50, (1,), generator=g)),
+                           int(torch.randint(1, 8, (1,), generator=g)), int(torch.randint(1, 30, (1,), generator=g)))
+        cases.append((f"case {i}", case(cin, cout, k, n)))
+    return _run("layer_counts", fn, cases,
+                "each output map has one k x k kernel per input map plus one bias; every output unit uses all of them")
+
+
+# --------------------------------------------------------------------------- chapter 2
+
+
+def check_output_size(fn: Callable[..., int], seed: int = 0) -> bool:
+    """``fn(n, k, padding, stride) -> int``: the output length of a convolution."""
+    g = _gen(seed)
+
+    def case(n, k, p, s):
+        def run():
+            got = fn(n, k, p, s)
+            if int(got) != conv_output_size(n, k, p, s):
+                raise _Failure(f"fn(n={n}, k={k}, padding={p}, stride={s}) returned {got}")
+        return run
+
+    cases = [("C1: n=32, k=5", case(32, 5, 0, 1)), ("padding 2: n=28, k=5", case(28, 5, 2, 1))]
+    while len(cases) < 12:
+        n, k = int(torch.randint(5, 64, (1,), generator=g)), int(torch.randint(1, 8, (1,), generator=g))
+        p, s = int(torch.randint(0, 4, (1,), generator=g)), int(torch.randint(1, 4, (1,), generator=g))
+        if n + 2 * p >= k:
+            cases.append((f"n={n}, k={k}, p={p}, s={s}", case(n, k, p, s)))
+    return _run("output_size", fn, cases, "count the positions the kernel fits in the padded input, stepping by the stride; use floor division")
+
+
+def check_conv2d(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
+    """``fn(image (H, W), kernel (k, k)) -> (H-k+1, W-k+1)``: 'valid' cross-correlation, no flip."""
+    g = _gen(seed)
+
+    def case(h, w, k):
+        def run():
+            x = torch.randn(h, w, generator=g, dtype=torch.float64)
+            kern = torch.randn(k, k, generator=g, dtype=torch.float64)
+            want = F.conv2d(x[None, None], kern[None, None])[0, 0]
+            _close(fn(x.clone(), kern.clone()), want, f"a {h}x{w} image with a {k}x{k} kernel")
+        return run
+
+    cases = [("asymmetric 3x3 kernel", case(6, 7, 3))] + [
+        (f"random case {i}", case(int(torch.randint(5, 20, (1,), generator=g)), int(torch.randint(5, 20, (1,), generator=g)),
+                                  int(torch.randint(1, 6, (1,), generator=g)))) for i in range(6)
+    ]
+    return _run("conv2d", fn, cases,
+                "PyTorch's conv2d does not flip the kernel: out[i, j] = sum over u, v of kernel[u, v] * image[i + u, j + v]")
+
+
+# --------------------------------------------------------------------------- chapter 3
+
+
+def check_max_pool(fn: Callable[[torch.Tensor, int], torch.Tensor], seed: int = 0) -> bool:
+    """``fn(x (N, C, H, W), k) -> (N, C, H // k, W // k)``: non-overlapping max pooling."""
+    g = _gen(seed)
+
+    def case(n, c, h, w, k):
+        def run():
+            x = torch.randn(n, c, h, w, generator=g, dtype=torch.float64)
+            _close(fn(x.clone(), k), F.max_pool2d(x, k), f"x of shape {(n, c, h, w)} with k={k}")
+        return run
+
+    cases = [("2x2 on 28x28", case(2, 6, 28, 28, 2)), ("odd size 7x9", case(1, 3, 7, 9, 2)), ("k=3", case(2, 2, 9, 12, 3))]
+    return _run("max_pool", fn, cases, "take the maximum of each k x k block; drop rows/columns that do not fill a block")
+
+
+def check_subsampling(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
+    """``fn(x (N, C, H, W), coefficient (C,), bias (C,))``: the 1998 subsampling before the squashing,
+    i.e. coefficient x (sum of each 2x2 block) + bias."""
+    g = _gen(seed)
+
+    def case(n, c, h, w):
+        def run():
+            x = torch.randn(n, c, h, w, generator=g, dtype=torch.float64)
+            coef = torch.randn(c, generator=g, dtype=torch.float64)
+            bias = torch.randn(c, generator=g, dtype=torch.float64)
+            want = F.avg_pool2d(x, 2) * 4 * coef.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
+            _close(fn(x.clone(), coef.clone(), bias.clone()), want, f"x of shape {(n, c, h, w)}")
+        return run
+
+    cases = [("S2-sized input", case(2, 6, 28, 28)), ("S4-sized input", case(3, 16, 10, 10)), ("one map", case(1, 1, 4, 6))]
+    return _run("subsampling", fn, cases, "sum (not average) the four inputs, then multiply by that map's coefficient and add its bias")
+
+
+# --------------------------------------------------------------------------- chapter 4
+
+
+def check_table_parameters(fn: Callable[[Sequence[Sequence[int]], int], int], seed: int = 0) -> bool:
+    """``fn(table, k) -> int``: trainable parameters of a sparsely connected convolution whose
+    output map j reads the input maps ``table[j]`` through k x k kernels, with one bias per map."""
+    g = _gen(seed)
+
+    def case(table, k):
+        def run():
+            want = sum(len(t) * k * k + 1 for t in table)
+            got = fn(table, k)
+            if int(got) != want:
+                raise _Failure(f"a table of {len(table)} maps with k={k}: returned {got}")
+        return run
+
+    cases = [("Table I, k=5", case(C3_TABLE, 5))]
+    for i in range(6):
+        n_out = int(torch.randint(1, 20, (1,), generator=g))
+        table = [tuple(torch.randperm(6, generator=g)[: int(torch.randint(1, 7, (1,), generator=g))].tolist()) for _ in range(n_out)]
+        cases.append((f"random table {i}", case(table, int(torch.randint(1, 7, (1,), generator=g)))))
+    return _run("table_parameters", fn, cases, "each output map has one k x k kernel per connected input map, and one bias")
+
+
+# --------------------------------------------------------------------------- chapter 5
+
+
+def check_rbf(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
+    """``fn(x (N, 84), centres (10, 84)) -> (N, 10)``: squared Euclidean distances, Eq. (7)."""
+    g = _gen(seed)
+
+    def case(n):
+        def run():
+            x = torch.randn(n, 84, generator=g, dtype=torch.float64)
+            c = DIGIT_BITMAPS.reshape(10, -1).double()
+            want = ((x[:, None] - c[None]) ** 2).sum(-1)
+            _close(fn(x.clone(), c.clone()), want, f"{n} inputs")
+        return run
+
+    return _run("rbf", fn, [("one input", case(1)), ("a batch of 5", case(5)), ("a batch of 64", case(64))],
+                "y_i is the squared distance (no square root) from x to centre i; the output has one column per centre")
+
+
+def check_map_loss(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor], seed: int = 0) -> bool:
+    """``fn(penalties (N, 10), target (N,), j) -> scalar``: the MAP criterion, Eq. (9), averaged."""
+    g = _gen(seed)
+
+    def case(n, j, scale):
+        def run():
+            y = torch.rand(n, 10, generator=g, dtype=torch.float64) * scale
+            t = torch.randint(0, 10, (n,), generator=g)
+            _close(fn(y.clone(), t.clone(), j), map_loss(y, t, j), f"{n} examples, j={j}, penalties up to {scale}", atol=1e-5)
+        return run
+
+    cases = [("small penalties", case(4, 0.1, 1.0)), ("j = 1", case(8, 1.0, 5.0)), ("large penalties", case(8, 0.1, 500.0))]
+    return _run("map_loss", fn, cases,
+                "per example: y[target] + log(exp(-j) + sum_i exp(-y_i)); use torch.logsumexp so large penalties do not underflow")
+
+
+# --------------------------------------------------------------------------- chapters 6 and 7
+
+
+def check_paper_normalization(fn: Callable[[torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
+    """``fn(uint8 images) -> float``: background 0 -> -0.1, foreground 255 -> 1.175, linear between."""
+    g = _gen(seed)
+
+    def case(shape):
+        def run():
+            x = torch.randint(0, 256, shape, generator=g, dtype=torch.uint8)
+            _close(fn(x.clone()), normalize_paper(x), f"uint8 images of shape {shape}", atol=1e-5)
+        return run
+
+    cases = [("the extremes", lambda: _close(fn(torch.tensor([0, 255], dtype=torch.uint8)), torch.tensor([-0.1, 1.175]), "[0, 255]", atol=1e-5)),
+             ("a batch", case((4, 28, 28)))]
+    return _run("paper_normalization", fn, cases, "a straight line through (0, -0.1) and (255, 1.175); convert to float first")
+
+
+def check_accuracy(fn: Callable[[torch.Tensor, torch.Tensor], float], seed: int = 0) -> bool:
+    """``fn(logits (N, 10), labels (N,)) -> float``: the fraction of rows whose largest logit is the label."""
+    g = _gen(seed)
+
+    def case(n):
+        def run():
+            logits = torch.randn(n, 10, generator=g)
+            labels = torch.randint(0, 10, (n,), generator=g)
+            want = (logits.argmax(1) == labels).double().mean()
+            got = fn(logits.clone(), labels.clone())
+            got = float(got.item() if isinstance(got, torch.Tensor) else got)
+            if not math.isclose(got, float(want), abs_tol=1e-6):
+                raise _Failure(f"{n} examples: returned {got:.4f}; is it a fraction in [0, 1]?")
+        return run
+
+    return _run("accuracy", fn, [(f"{n} examples", case(n)) for n in (1, 10, 1000)],
+                "compare argmax over the class dimension (dim=1) with the labels, and average")
+
+
+__all__ = [
+    "NotImplementedYet", "todo", "check_layer_counts", "check_output_size", "check_conv2d", "check_max_pool",
+    "check_subsampling", "check_table_parameters", "check_rbf", "check_map_loss", "check_paper_normalization",
+    "check_accuracy",
+]

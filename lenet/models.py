@@ -1,0 +1,168 @@
+"""The two LeNet-5s of the book: the 1998 network of the paper and the modern one of the source text.
+
+Both classes expose the same small interface so one training loop serves both:
+
+* ``forward(x)`` -- logits (modern) or RBF penalties (classic), shape (N, 10);
+* ``loss(output, target)`` -- cross-entropy (modern) or the paper's MAP criterion (classic);
+* ``classify(output)`` -- the predicted digit: argmax of logits, argmin of penalties;
+* ``input_size`` and ``default_normalization`` -- how the data must be prepared.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Type
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .c3 import C3_TABLE, SparseConv2d
+from .pooling import ScaledTanh, Subsampling
+from .rbf import DIGIT_BITMAPS, RBFOutput, map_loss
+
+
+class LeNet5Modern(nn.Module):
+    """LeNet-5 as the source tutorial writes it in PyTorch (its ``LeNet5`` class, layer for layer).
+
+    conv1 (1->6, 5x5, padding 2, so 28x28 stays 28x28) -> ReLU -> 2x2 max-pool ->
+    conv2 (6->16, 5x5, dense) -> ReLU -> 2x2 max-pool -> fc1 400->120 -> ReLU ->
+    fc2 120->84 -> ReLU -> fc3 84->10 logits. 61,706 parameters. Attribute names match the
+    tutorial's, so its ``state_dict`` loads unchanged.
+
+    Shape: (N, 1, 28, 28) -> (N, 10).
+    """
+
+    name = "modern"
+    input_size = 28
+    default_normalization = "unit"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(in_channels=1, out_channels=6, kernel_size=5, stride=1, padding=2)
+        self.pool1 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.conv2 = nn.Conv2d(in_channels=6, out_channels=16, kernel_size=5, stride=1)
+        self.pool2 = nn.MaxPool2d(kernel_size=2, stride=2)
+        self.fc1 = nn.Linear(16 * 5 * 5, 120)
+        self.fc2 = nn.Linear(120, 84)
+        self.fc3 = nn.Linear(84, 10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_input(x, self.input_size, type(self).__name__)
+        x = self.pool1(torch.relu(self.conv1(x)))
+        x = self.pool2(torch.relu(self.conv2(x)))
+        x = torch.flatten(x, 1)
+        x = torch.relu(self.fc1(x))
+        x = torch.relu(self.fc2(x))
+        return self.fc3(x)
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy on the logits, as in the tutorial (``nn.CrossEntropyLoss``)."""
+        return F.cross_entropy(output, target)
+
+    @staticmethod
+    def classify(output: torch.Tensor) -> torch.Tensor:
+        """The digit with the largest logit."""
+        return output.argmax(dim=1)
+
+
+class LeNet5Classic(nn.Module):
+    """The LeNet-5 of LeCun, Bottou, Bengio and Haffner (1998), Sec. II.B and Appendix A.
+
+    ======  =================================================  ==============
+    layer   what it computes                                   output
+    ======  =================================================  ==============
+    C1      6 convolutions 5x5, then f                         (N, 6, 28, 28)
+    S2      trainable 2x2 subsampling (coefficient, bias), f   (N, 6, 14, 14)
+    C3      16 convolutions 5x5 wired by Table I, then f       (N, 16, 10, 10)
+    S4      trainable 2x2 subsampling, f                       (N, 16, 5, 5)
+    C5      120 convolutions 5x5 over all of S4, then f        (N, 120, 1, 1)
+    F6      84 fully connected units, then f                   (N, 84)
+    output  10 Euclidean RBF units with fixed 7x12 centres     (N, 10)
+    ======  =================================================  ==============
+
+    f is the scaled tanh 1.7159 tanh(2a/3). Weights are drawn uniformly in +-2.4/F_i (F_i the
+    fan-in). 60,000 trainable parameters. The output is a vector of penalties: the prediction
+    is the class with the smallest one, and the loss is the MAP criterion with constant ``j``.
+
+    Shape: (N, 1, 32, 32) -> (N, 10).
+    """
+
+    name = "classic"
+    input_size = 32
+    default_normalization = "paper"
+
+    def __init__(self, j: float = 0.1) -> None:
+        super().__init__()
+        self.j = j
+        self.C1 = nn.Conv2d(1, 6, kernel_size=5)
+        self.S2 = Subsampling(6)
+        self.C3 = SparseConv2d(6, C3_TABLE, kernel_size=5)
+        self.S4 = Subsampling(16)
+        self.C5 = nn.Conv2d(16, 120, kernel_size=5)
+        self.F6 = nn.Linear(120, 84)
+        self.output = RBFOutput(DIGIT_BITMAPS)
+        self.squash = ScaledTanh()
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Uniform in +-2.4 / fan-in for every weight and bias (LeCun et al. 1998, Appendix A)."""
+        for layer in (self.C1, self.C5, self.F6):
+            fan_in = layer.weight[0].numel()
+            nn.init.uniform_(layer.weight, -2.4 / fan_in, 2.4 / fan_in)
+            nn.init.uniform_(layer.bias, -2.4 / fan_in, 2.4 / fan_in)
+        self.S2.reset_parameters()
+        self.C3.reset_parameters()
+        self.S4.reset_parameters()
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """The 84-dimensional state of F6, which the RBF layer compares with the digit bitmaps."""
+        _check_input(x, self.input_size, type(self).__name__)
+        x = self.squash(self.C1(x))
+        x = self.S2(x)
+        x = self.squash(self.C3(x))
+        x = self.S4(x)
+        x = self.squash(self.C5(x))
+        return self.squash(self.F6(torch.flatten(x, 1)))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.output(self.features(x))
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        """The MAP criterion, Eq. (9) of the paper, on the RBF penalties."""
+        return map_loss(output, target, self.j)
+
+    @staticmethod
+    def classify(output: torch.Tensor) -> torch.Tensor:
+        """The digit with the smallest penalty."""
+        return output.argmin(dim=1)
+
+
+def _check_input(x: torch.Tensor, size: int, who: str) -> None:
+    if x.ndim != 4 or x.shape[1] != 1 or tuple(x.shape[-2:]) != (size, size):
+        hint = ""
+        if size == 32 and tuple(x.shape[-2:]) == (28, 28):
+            hint = " MNIST digits are 28x28: pad them with lenet.data.pad_to_32 (or make_transform(pad=True))."
+        elif size == 28 and tuple(x.shape[-2:]) == (32, 32):
+            hint = " This model takes the unpadded 28x28 digits (its conv1 pads by 2 itself)."
+        elif x.ndim == 3:
+            hint = " Add the channel dimension: x.unsqueeze(1)."
+        raise ValueError(f"{who} expects input of shape (N, 1, {size}, {size}), got {tuple(x.shape)}.{hint}")
+
+
+#: Model classes by the names the CLI and checkpoints use.
+MODELS: Dict[str, Type[nn.Module]] = {"classic": LeNet5Classic, "modern": LeNet5Modern}
+
+
+def get_model(name: str, **kwargs) -> nn.Module:
+    """A fresh model by name ('classic' or 'modern'); raises ``ValueError`` naming the choices."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
+    return MODELS[name](**kwargs)
+
+
+def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
+    """Number of (trainable) parameters of ``model``."""
+    return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
+
+
+__all__ = ["LeNet5Modern", "LeNet5Classic", "MODELS", "get_model", "count_parameters"]
