@@ -1,0 +1,34 @@
+"""Shared fixtures. MNIST comes from the normal cache (fetched once, by `python -m lenet data` in CI)."""
+
+import gzip
+import struct
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+
+@pytest.fixture(scope="session")
+def mnist():
+    """(train, test) MNIST splits, loaded once per test session."""
+    from lenet.data import load_mnist
+
+    return load_mnist("train"), load_mnist("test")
+
+
+def write_idx(path: Path, array: np.ndarray, compress: bool = False) -> Path:
+    """Write ``array`` (uint8) as an IDX file, optionally gzipped."""
+    header = bytes([0, 0, 0x08, array.ndim]) + b"".join(struct.pack(">I", d) for d in array.shape)
+    data = header + array.astype(np.uint8).tobytes()
+    path.write_bytes(gzip.compress(data) if compress else data)
+    return path
+
+
+@pytest.fixture
+def tiny_idx_dir(tmp_path):
+    """A directory holding a tiny dataset in the MNIST file layout (20 train, 10 test images)."""
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", 20), ("t10k", 10)):
+        write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
+        write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, (n,)))
+    return tmp_path

@@ -1,0 +1,89 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from lenet.cli import main
+
+SUBCOMMANDS = ["data", "summary", "train", "eval"]
+
+
+def run(*args, env=None):
+    return subprocess.run([sys.executable, "-m", "lenet", *args], capture_output=True, text=True, timeout=300, env=env)
+
+
+@pytest.mark.parametrize("sub", SUBCOMMANDS)
+def test_every_subcommand_has_help(sub):
+    res = run(sub, "--help")
+    assert res.returncode == 0 and "usage:" in res.stdout
+
+
+def test_summary_prints_the_papers_totals(capsys):
+    assert main(["summary", "--model", "classic"]) == 0
+    out = capsys.readouterr().out
+    assert "60,000" in out and "340,908" in out and "151,600" in out
+    assert main(["summary", "--model", "modern", "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert sum(r["parameters"] for r in rows) == 61_706
+
+
+def test_data_reports_verified_files(capsys):
+    assert main(["data"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("md5 ok") == 4
+
+
+def test_train_and_eval_on_a_directory_of_idx_files(tiny_idx_dir, tmp_path):
+    out = tmp_path / "run"
+    res = run("train", "--model", "modern", "--epochs", "1", "--batch-size", "8", "--data-dir", str(tiny_idx_dir),
+              "--out", str(out), "--device", "cpu", "--quiet")
+    assert res.returncode == 0, res.stderr
+    last = json.loads(res.stdout.strip().splitlines()[-1])
+    assert {"test_acc", "epochs", "wall_s", "time_to_target_s"} <= set(last) and last["epochs"] == 1
+    assert (out / "checkpoint.pt").is_file() and json.loads((out / "metrics.json").read_text())["result"] == last
+    res = run("eval", "--checkpoint", str(out / "checkpoint.pt"), "--data-dir", str(tiny_idx_dir), "--device", "cpu")
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["n"] == 10
+
+
+def test_classic_defaults_are_the_full_schedule(monkeypatch):
+    seen = {}
+
+    def fake_train(config, data=None):
+        seen["config"] = config
+        raise SystemExit(0)
+
+    monkeypatch.setattr("lenet.train.train", fake_train)
+    monkeypatch.setattr("lenet.cli._load_data", lambda d: (None, None))
+    with pytest.raises(SystemExit):
+        main(["train", "--model", "classic"])
+    cfg = seen["config"]
+    assert (cfg.epochs, cfg.schedule, cfg.model, cfg.optimizer) == (20, "paper", "classic", "adam")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (["train", "--model", "resnet"], "invalid choice: 'resnet'"),
+    (["train", "--epochs", "0"], "expected a positive integer"),
+    (["train", "--lr", "abc"], "expected a positive number"),
+    (["train", "--data-dir", "/no/such/dir", "--epochs", "1"], "is not a directory"),
+    (["train", "--device", "cuda:0"] if True else [], "cuda"),
+    (["eval", "--checkpoint", "/no/such.pt"], "does not exist"),
+    (["summary", "--model", "x"], "invalid choice"),
+])
+def test_bad_input_exits_nonzero_with_one_clear_line(args, needle):
+    import torch
+
+    if args[:3] == ["train", "--device", "cuda:0"] and torch.cuda.is_available():
+        pytest.skip("a GPU is present")
+    res = run(*args)
+    assert res.returncode != 0
+    assert needle in res.stderr and "Traceback" not in res.stderr
+    assert len(res.stderr.strip().splitlines()) == 1
+
+
+def test_corrupt_idx_in_data_dir_is_one_clear_line(tiny_idx_dir):
+    path = tiny_idx_dir / "train-images-idx3-ubyte"
+    path.write_bytes(path.read_bytes()[:500])
+    res = run("train", "--data-dir", str(tiny_idx_dir), "--epochs", "1", "--quiet")
+    assert res.returncode == 2 and "truncated IDX file" in res.stderr and "Traceback" not in res.stderr

@@ -1,0 +1,71 @@
+import pytest
+import torch
+
+from lenet.models import LeNet5Classic, LeNet5Modern, count_parameters, get_model
+from lenet.summary import format_table, layer_table, totals
+
+PAPER = {  # LeCun et al. 1998, Sec. II.B: (trainable parameters, connections)
+    "C1": (156, 122_304), "S2": (12, 5_880), "C3": (1_516, 151_600), "S4": (32, 2_000),
+    "C5": (48_120, 48_120), "F6": (10_164, 10_164), "output": (0, 840),
+}
+
+
+def test_classic_counts_equal_the_paper():
+    rows = layer_table(LeNet5Classic())
+    assert {r.name: (r.parameters, r.connections) for r in rows} == PAPER
+    assert totals(rows) == (60_000, 340_908)
+    assert count_parameters(LeNet5Classic()) == 60_000
+
+
+def test_classic_shapes_through_every_layer():
+    shapes = {r.name: r.output_shape for r in layer_table(LeNet5Classic())}
+    assert shapes == {"C1": (6, 28, 28), "S2": (6, 14, 14), "C3": (16, 10, 10), "S4": (16, 5, 5),
+                      "C5": (120, 1, 1), "F6": (84,), "output": (10,)}
+
+
+def test_modern_is_the_tutorials_model():
+    model = LeNet5Modern()
+    assert count_parameters(model) == 61_706
+    rows = {r.name: r for r in layer_table(model)}
+    assert rows["conv1"].output_shape == (6, 28, 28) and rows["conv2"].output_shape == (16, 10, 10)
+    assert rows["conv2"].parameters == 2_416 and rows["fc3"].output_shape == (10,)
+    assert list(model.state_dict()) == [
+        "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
+        "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]
+    assert "60,000" not in format_table(layer_table(model)) and "61,706" in format_table(layer_table(model))
+
+
+def test_initialisation_follows_fan_in_rule():
+    torch.manual_seed(0)
+    m = LeNet5Classic()
+    assert m.C1.weight.abs().max() <= 2.4 / 25
+    assert m.C5.weight.abs().max() <= 2.4 / 400
+    assert m.F6.weight.abs().max() <= 2.4 / 120
+    assert m.C3.weight[:18].abs().max() <= 2.4 / 75 + 1e-7  # maps 0-5 see 3 maps of 5x5
+
+
+def test_forward_shapes_loss_and_classify():
+    x32, x28 = torch.randn(4, 1, 32, 32), torch.randn(4, 1, 28, 28)
+    y = torch.tensor([0, 1, 2, 3])
+    classic, modern = LeNet5Classic(), LeNet5Modern()
+    out = classic(x32)
+    assert out.shape == (4, 10) and (out >= 0).all()  # penalties
+    assert torch.equal(classic.classify(out), out.argmin(1))
+    assert classic.features(x32).abs().max() <= 1.7159
+    assert classic.loss(out, y).ndim == 0
+    logits = modern(x28)
+    assert torch.equal(modern.classify(logits), logits.argmax(1))
+
+
+def test_wrong_shapes_get_clear_errors():
+    with pytest.raises(ValueError, match=r"\(N, 1, 32, 32\).*pad_to_32"):
+        LeNet5Classic()(torch.randn(2, 1, 28, 28))
+    with pytest.raises(ValueError, match="unsqueeze"):
+        LeNet5Modern()(torch.randn(2, 28, 28))
+    with pytest.raises(ValueError, match="28x28 digits"):
+        LeNet5Modern()(torch.randn(2, 1, 32, 32))
+
+
+def test_unknown_model_name():
+    with pytest.raises(ValueError, match="unknown model 'lenet7'; choose one of: classic, modern"):
+        get_model("lenet7")

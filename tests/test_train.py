@@ -1,0 +1,117 @@
+import json
+
+import pytest
+import torch
+
+from lenet.models import LeNet5Classic, LeNet5Modern
+from lenet.train import (
+    CheckpointError, History, PAPER_LR_MULTIPLIERS, TrainConfig, fast_config, load_checkpoint, make_optimizer,
+    make_scheduler, predict, save_checkpoint, source_config, train, write_metrics,
+)
+
+
+def _slice(mnist, n_train=6000, n_test=2000):
+    train_split, test_split = mnist
+    return train_split.subset(n_train), test_split.subset(n_test)
+
+
+def test_modern_short_run_beats_chance_by_far(mnist):
+    cfg = TrainConfig(model="modern", epochs=1, batch_size=64, progress=False, device="cpu", target_acc=0.5)
+    model, hist = train(cfg, data=_slice(mnist))
+    assert hist.test_acc > 0.75  # chance is 0.10
+    assert hist.time_to_target_s is not None and hist.epochs_to_target == 1
+    assert len(hist.epochs) == 1 and hist.epochs[0]["train_loss"] < 2.3
+
+
+def test_classic_short_run_beats_chance_by_far(mnist):
+    cfg = TrainConfig(model="classic", epochs=1, batch_size=32, progress=False, device="cpu")
+    model, hist = train(cfg, data=_slice(mnist))
+    assert hist.test_acc > 0.6  # chance is 0.10; the RBF network starts slower
+    assert hist.epochs[0]["train_loss"] > 0  # MAP loss of penalties
+
+
+def test_cpu_runs_repeat_exactly_with_a_seed(mnist):
+    data = _slice(mnist, 2000, 500)
+    runs = [train(TrainConfig(epochs=2, batch_size=100, seed=7, progress=False, device="cpu"), data=data) for _ in range(2)]
+    (m1, h1), (m2, h2) = runs
+    assert [e["train_loss"] for e in h1.epochs] == [e["train_loss"] for e in h2.epochs]
+    assert all(torch.equal(a, b) for a, b in zip(m1.state_dict().values(), m2.state_dict().values()))
+    _, h3 = train(TrainConfig(epochs=1, batch_size=100, seed=8, progress=False, device="cpu"), data=data)
+    assert h3.epochs[0]["train_loss"] != h1.epochs[0]["train_loss"]
+
+
+def test_checkpoint_round_trip_and_wrong_model_refusal(tmp_path, mnist):
+    cfg = TrainConfig(model="modern", epochs=1, batch_size=256, progress=False, device="cpu")
+    model, hist = train(cfg, data=_slice(mnist, 2000, 500))
+    path = save_checkpoint(tmp_path / "ck.pt", model, cfg, hist)
+    loaded, payload = load_checkpoint(path)
+    assert isinstance(loaded, LeNet5Modern) and payload["model"] == "modern"
+    assert TrainConfig.from_dict(payload["config"]) == cfg
+    assert History.from_dict(payload["history"]).test_acc == hist.test_acc
+    images = mnist[1].images[:50]
+    assert torch.equal(predict(model, images), predict(loaded, images))
+    with pytest.raises(CheckpointError, match="holds a 'modern' LeNet-5.*cannot be loaded into a 'classic'"):
+        load_checkpoint(path, LeNet5Classic())
+    (tmp_path / "junk.pt").write_bytes(b"not a checkpoint")
+    with pytest.raises(CheckpointError, match="not a readable lenet checkpoint"):
+        load_checkpoint(tmp_path / "junk.pt")
+    with pytest.raises(CheckpointError, match="does not exist"):
+        load_checkpoint(tmp_path / "missing.pt")
+
+
+def test_config_validation_messages():
+    with pytest.raises(ValueError, match="unknown optimizer 'rmsprop'"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        TrainConfig(epochs=0)
+    with pytest.raises(ValueError, match="learning rate must be a positive"):
+        TrainConfig(lr=-0.1)
+    with pytest.raises(ValueError, match="unknown model"):
+        TrainConfig(model="alexnet")
+    assert TrainConfig(target_acc=99.0).target_fraction == pytest.approx(0.99)
+    assert TrainConfig(target_acc=0.99).target_fraction == pytest.approx(0.99)
+
+
+def test_optimisers_and_schedules_of_the_tutorial_and_paper():
+    model = LeNet5Modern()
+    adam = make_optimizer(model, TrainConfig(optimizer="adam"))
+    sgd = make_optimizer(model, TrainConfig(optimizer="sgd"))
+    assert isinstance(adam, torch.optim.Adam) and adam.param_groups[0]["lr"] == 1e-3
+    assert isinstance(sgd, torch.optim.SGD) and sgd.param_groups[0]["lr"] == 0.01 and sgd.param_groups[0]["momentum"] == 0.9
+    cfg = TrainConfig(optimizer="adam", lr=5e-4, schedule="paper", epochs=20)
+    opt = make_optimizer(model, cfg)
+    sched, every = make_scheduler(opt, cfg, 10)
+    lrs = []
+    for _ in range(20):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    # the paper: 0.0005 (2 passes), 0.0002 (3), 0.0001 (3), 0.00005 (4), then 0.00001
+    assert every == "epoch"
+    assert lrs[:13] == pytest.approx([5e-4] * 2 + [2e-4] * 3 + [1e-4] * 3 + [5e-5] * 4 + [1e-5])
+    assert len(PAPER_LR_MULTIPLIERS) == 13
+    cfg = TrainConfig(lr=0.01, schedule="onecycle", epochs=2)
+    opt = make_optimizer(model, cfg)
+    sched, every = make_scheduler(opt, cfg, 50)
+    seen = []
+    for _ in range(100):
+        opt.step()
+        sched.step()
+        seen.append(opt.param_groups[0]["lr"])
+    assert every == "batch" and max(seen) == pytest.approx(0.01, rel=0.05) and seen[-1] < 0.001
+
+
+def test_source_and_fast_configs():
+    src = source_config("sgd")
+    assert (src.epochs, src.batch_size, src.learning_rate, src.momentum) == (10, 64, 0.01, 0.9)
+    assert source_config().learning_rate == 1e-3
+    fast = fast_config()
+    assert fast.model == "modern" and fast.schedule == "onecycle" and fast.batch_size > 64
+
+
+def test_write_metrics(tmp_path):
+    cfg = TrainConfig(epochs=1)
+    hist = History(device="cpu", epochs=[{"epoch": 1, "test_acc": 0.9}], wall_s=1.0)
+    path = write_metrics(tmp_path / "m.json", cfg, hist, {"result": {"test_acc": 0.9}})
+    data = json.loads(path.read_text())
+    assert data["config"]["epochs"] == 1 and data["history"]["epochs"][0]["test_acc"] == 0.9
