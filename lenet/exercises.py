@@ -5,9 +5,10 @@ with the reference in this package, and prints one clear line: ``PASS`` with wha
 or ``FAIL`` with the first failing case and a hint -- never the solution. It returns ``True`` or
 ``False`` so that tests and autograders can use it too.
 
-A student edition of a notebook replaces each solution with ``raise NotImplementedError(...)``
-(see ``scripts/make_editions.py``); the checkers recognise that and print ``NOT DONE YET``
-instead of a traceback.
+A student edition of a notebook replaces each solution with ``exercises.todo("Exercise N.M
+(label)")`` (see ``scripts/make_editions.py``), which raises :class:`NotImplementedYet`, a
+``NotImplementedError``; the checkers recognise it and print ``NOT DONE YET`` instead of a
+traceback.
 
 Usage in a notebook::
 
