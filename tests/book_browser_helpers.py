@@ -1,0 +1,497 @@
+"""Helpers for ``tests/test_book_browser.py``: what the book should contain, read from its own
+configuration (``_toc.yml``, ``_config.yml``, the notebooks), a quiet local HTTP server, the
+JavaScript that inspects a page in Chromium, and the problem report.
+
+Nothing here starts a browser or builds the book; the test module does both.
+"""
+
+from __future__ import annotations
+
+import functools
+import html.parser
+import http.server
+import json
+import re
+import shutil
+import struct
+import threading
+import urllib.error
+import urllib.parse
+import urllib.request
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+
+import yaml
+
+WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
+SOURCE_SUFFIXES = (".ipynb", ".md", ".myst", ".rst")
+ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
+GITHUB_RE = re.compile(r"^https?://(?:www\.)?github\.com/([^/]+)/([^/]+?)(?:\.git)?/*$")
+# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](TARGET)
+MD_BADGE_RE = re.compile(r"\[!\[[^\]]*\]\(\s*" + re.escape(COLAB_BADGE_SVG) + r"[^)]*\)\]\(\s*([^)\s]*)")
+# <a href="TARGET" ...><img src="https://colab.research.google.com/assets/colab-badge.svg" ...></a>
+HTML_BADGE_RE = re.compile(r"<a\s[^>]*?href=[\"']([^\"']*)[\"'][^>]*>\s*<img\s[^>]*" + re.escape(COLAB_BADGE_SVG),
+                           re.I | re.S)
+NOTEBOOK_UI_PREFIX = {"classic": "tree", "jupyterlab": "lab/tree"}  # as sphinx-book-theme writes it
+
+
+# --------------------------------------------------------------------------- problems
+
+
+@dataclass(frozen=True, order=True)
+class Problem:
+    kind: str
+    page: str
+    detail: str
+
+
+def format_problems(problems: Sequence[Problem], title: str) -> str:
+    """One readable block: the problems grouped by kind; a problem seen on many pages once."""
+    problems = sorted(set(problems))
+    lines = [f"{title}: {len(problems)} problem(s)"]
+    by_kind: Dict[str, Dict[str, List[str]]] = {}
+    for p in problems:
+        by_kind.setdefault(p.kind, {}).setdefault(p.detail, []).append(p.page)
+    for kind, details in by_kind.items():
+        lines.append(f"\n[{kind}]")
+        # Problems repeated on many pages (a broken sidebar link, an error in a shared script)
+        # are written once, with the pages that show them.
+        per_page: Dict[str, List[str]] = {}
+        for detail, pages in details.items():
+            if len(pages) > 2:
+                shown = ", ".join(pages[:4]) + (f", ... ({len(pages)} pages)" if len(pages) > 4 else "")
+                lines.append(f"  on {shown}:\n      {detail}")
+            else:
+                for page in pages:
+                    per_page.setdefault(page, []).append(detail)
+        for page, page_details in per_page.items():
+            lines.append(f"  {page}:")
+            lines.extend(f"      {d}" for d in page_details)
+    return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------- the book's configuration
+
+
+def strip_ansi(text: str) -> str:
+    return ANSI_RE.sub("", text)
+
+
+@dataclass(frozen=True)
+class TocPage:
+    docname: str            # "notebooks/02_convolution"
+    source: Optional[Path]  # the source file, None when it is missing
+
+    @property
+    def html(self) -> str:
+        return self.docname + ".html"
+
+    @property
+    def is_notebook(self) -> bool:
+        return self.source is not None and self.source.suffix == ".ipynb"
+
+
+def _docname(entry: str) -> str:
+    entry = entry.strip().lstrip("/")
+    for suffix in SOURCE_SUFFIXES:
+        if entry.endswith(suffix):
+            return entry[: -len(suffix)]
+    return entry
+
+
+def _source(root: Path, docname: str) -> Optional[Path]:
+    for suffix in SOURCE_SUFFIXES:
+        path = root / (docname + suffix)
+        if path.is_file():
+            return path
+    return None
+
+
+def toc_pages(root: Path) -> List[TocPage]:
+    """Every page that ``_toc.yml`` lists, in order: the root, then files, globs and sections at
+    any depth, under ``parts`` or ``chapters`` (``url`` entries are external and skipped)."""
+    toc = yaml.safe_load((root / "_toc.yml").read_text(encoding="utf-8")) or {}
+    docnames: List[str] = []
+
+    def walk(node) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item)
+            return
+        if not isinstance(node, dict):
+            return
+        if "file" in node:
+            docnames.append(_docname(str(node["file"])))
+        if "glob" in node:
+            pattern = str(node["glob"]).lstrip("/")
+            for path in sorted(root.glob(pattern)):
+                if path.suffix in SOURCE_SUFFIXES and "_build" not in path.parts:
+                    docnames.append(_docname(path.relative_to(root).as_posix()))
+        for key in ("parts", "chapters", "sections", "subtrees", "entries"):
+            if key in node:
+                walk(node[key])
+
+    if "root" in toc:
+        docnames.append(_docname(str(toc["root"])))
+    walk({k: v for k, v in toc.items() if k != "root"})
+    seen, pages = set(), []
+    for name in docnames:
+        if name not in seen:
+            seen.add(name)
+            pages.append(TocPage(name, _source(root, name)))
+    return pages
+
+
+@dataclass(frozen=True)
+class Repository:
+    owner: str
+    name: str
+    branch: str
+    path_to_book: str  # "" when the book is the repository root
+    url: str
+
+    def file_path(self, docname: str, suffix: str = ".ipynb") -> str:
+        prefix = self.path_to_book.strip("/")
+        return (prefix + "/" if prefix else "") + docname + suffix
+
+
+def read_config(root: Path) -> dict:
+    return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
+
+
+def repository(config: dict) -> Repository:
+    repo = config.get("repository") or {}
+    url = str(repo.get("url") or "").strip()
+    match = GITHUB_RE.match(url)
+    if not match:
+        raise ValueError(f"repository.url in _config.yml is not a GitHub repository URL: {url!r}")
+    return Repository(match.group(1), match.group(2), str(repo.get("branch") or "main"),
+                      str(repo.get("path_to_book") or ""), url.rstrip("/"))
+
+
+def expected_colab_url(repo: Repository, docname: str, colab: str = "https://colab.research.google.com") -> str:
+    return f"{colab.rstrip('/')}/github/{repo.owner}/{repo.name}/blob/{repo.branch}/{repo.file_path(docname)}"
+
+
+def expected_binder_url(repo: Repository, docname: str, binderhub: str, interface: str) -> str:
+    prefix = NOTEBOOK_UI_PREFIX.get(interface, "tree")
+    return (f"{binderhub.rstrip('/')}/v2/gh/{repo.owner}/{repo.name}/{repo.branch}"
+            f"?urlpath={prefix}/{repo.file_path(docname)}")
+
+
+def read_notebook(path: Path) -> dict:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def notebook_badge_targets(nb: dict) -> List[str]:
+    """The targets of the Colab badges in the notebook's first markdown cell."""
+    for cell in nb.get("cells", []):
+        if cell.get("cell_type") == "markdown":
+            text = "".join(cell.get("source", ""))
+            return MD_BADGE_RE.findall(text) + HTML_BADGE_RE.findall(text)
+    return []
+
+
+def notebook_widget_models(nb: dict) -> Dict[str, str]:
+    """model id -> model name of the widget state saved in the notebook (empty: no widgets)."""
+    state = ((nb.get("metadata") or {}).get("widgets") or {}).get(WIDGET_STATE, {}).get("state") or {}
+    return {model_id: str(model.get("model_name", "?")) for model_id, model in state.items()}
+
+
+# --------------------------------------------------------------------------- static HTML
+
+
+class _Anchors(html.parser.HTMLParser):
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.ids: set = set()
+        self.refresh: Optional[str] = None
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        if attrs.get("id"):
+            self.ids.add(attrs["id"])
+        if tag == "a" and attrs.get("name"):
+            self.ids.add(attrs["name"])
+        if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh":
+            match = re.search(r"url\s*=\s*['\"]?([^'\";]+)", attrs.get("content") or "", re.I)
+            if match:
+                self.refresh = match.group(1).strip()
+
+
+def html_anchors(text: str) -> Tuple[set, Optional[str]]:
+    """The ids (and ``<a name>``) of an HTML page, and its meta-refresh target if it has one."""
+    parser = _Anchors()
+    parser.feed(text)
+    return parser.ids, parser.refresh
+
+
+class LinkChecker:
+    """Fetches pages of the local site once each, to check link targets and fragments."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._cache: Dict[str, Tuple[int, Optional[set]]] = {}
+
+    def fetch(self, url: str) -> Tuple[int, Optional[set]]:
+        """(HTTP status, ids of the page when it is HTML)."""
+        if url not in self._cache:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    body = response.read()
+                    status = response.status
+                    ids = None
+                    if "html" in (response.headers.get("Content-Type") or ""):
+                        ids = html_anchors(body.decode("utf-8", "replace"))[0]
+            except urllib.error.HTTPError as exc:
+                status, ids = exc.code, None
+            except (urllib.error.URLError, OSError) as exc:
+                status, ids = -1, None
+            self._cache[url] = (status, ids)
+        return self._cache[url]
+
+    def check(self, href_abs: str) -> Optional[str]:
+        """None when the link works, else why not."""
+        parts = urllib.parse.urlsplit(href_abs)
+        target = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
+        status, ids = self.fetch(target)
+        if status != 200:
+            return f"target {parts.path} answers HTTP {status}"
+        fragment = urllib.parse.unquote(parts.fragment)
+        if fragment and ids is not None and fragment not in ids:
+            return f"target {parts.path} has no element with id or name {fragment!r}"
+        return None
+
+
+# --------------------------------------------------------------------------- serving _build/html
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"  # keep-alive: one connection serves a page's many small files
+
+    def end_headers(self):
+        # The files do not change while the test runs: let Chromium reuse the theme's scripts,
+        # MathJax and the widget manager from one page to the next instead of asking again.
+        self.send_header("Cache-Control", "max-age=600")
+        super().end_headers()
+
+    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+        pass
+
+
+class _QuietServer(http.server.ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        pass  # a request the browser aborted (a broken pipe) is not a problem of the book
+
+
+@contextmanager
+def serve(directory: Path) -> Iterator[str]:
+    """Serve ``directory`` on 127.0.0.1 (an ephemeral port); yield the base URL, ending in '/'."""
+    handler = functools.partial(_QuietHandler, directory=str(directory))
+    server = _QuietServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, name="book-http", daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+
+
+# --------------------------------------------------------------------------- Chromium
+
+
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+    # Belt and braces: even what page.route cannot see (DNS prefetch, preconnect) cannot leave.
+    "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
+]
+
+
+def find_chromium() -> Optional[str]:
+    """Debian's chromium (Playwright's own download does not work offline), else None."""
+    import os
+
+    for candidate in (os.environ.get("BOOK_TEST_CHROMIUM"), shutil.which("chromium"),
+                      shutil.which("chromium-browser"), "/usr/bin/chromium"):
+        if candidate and Path(candidate).is_file():
+            return candidate
+    return None
+
+
+# --------------------------------------------------------------------------- PNG
+
+
+def png_size(path: Path) -> Optional[Tuple[int, int]]:
+    """(width, height) of a PNG file, None when it is not one."""
+    data = path.read_bytes()[:32]
+    if len(data) < 24 or data[:8] != b"\x89PNG\r\n\x1a\n" or data[12:16] != b"IHDR":
+        return None
+    return struct.unpack(">II", data[16:24])
+
+
+def png_is_blank(path: Path) -> Optional[bool]:
+    """True when every pixel has the same colour (None when Pillow is not there to tell)."""
+    try:
+        from PIL import Image
+    except ImportError:
+        return None
+    with Image.open(path) as image:
+        extrema = image.convert("RGB").getextrema()
+    return all(low == high for low, high in extrema)
+
+
+# --------------------------------------------------------------------------- in-page JavaScript
+
+# Wait (at most `ms`) for MathJax 3 to finish its first typesetting pass; true when it did or
+# when there is no MathJax to wait for.
+JS_WAIT_MATHJAX = """async (ms) => {
+  const mj = window.MathJax;
+  if (!(mj && mj.startup && mj.startup.promise)) return true;
+  const timeout = new Promise(resolve => setTimeout(() => resolve(false), ms));
+  return await Promise.race([mj.startup.promise.then(() => true), timeout]);
+}"""
+
+# Widget views: each <script type="application/vnd.jupyter.widget-view+json"> should have a view
+# rendered beside it by the widgets HTML manager (a .widget-subarea holding .jupyter-widgets).
+JS_WIDGET_VIEWS = """() => {
+  const out = [];
+  const names = {};
+  for (const s of document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]')) {
+    try {
+      const state = JSON.parse(s.textContent).state || {};
+      for (const [id, model] of Object.entries(state)) names[id] = model.model_name || '?';
+    } catch (e) {}
+  }
+  for (const script of document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]')) {
+    let modelId = '?';
+    try { modelId = JSON.parse(script.textContent).model_id; } catch (e) {}
+    const details = script.closest('details');
+    if (details && !details.open) { details.open = true; }
+    const parent = script.parentElement;
+    const roots = parent ? Array.from(parent.querySelectorAll('.widget-subarea, .jupyter-widgets')) : [];
+    let width = 0, height = 0;
+    for (const el of roots) {
+      const r = el.getBoundingClientRect();
+      width = Math.max(width, r.width); height = Math.max(height, r.height);
+    }
+    const text = parent ? parent.innerText : '';
+    const error = /Error displaying widget|Could not create (a )?view/i.test(text) ? text.slice(0, 200) : '';
+    const cell = script.closest('.cell');
+    const cells = Array.from(document.querySelectorAll('.cell'));
+    out.push({modelId, modelName: names[modelId] || '', rendered: roots.length > 0, width, height, error,
+              cell: cell ? cells.indexOf(cell) + 1 : 0});
+  }
+  return out;
+}"""
+
+JS_WIDGETS_SETTLED = """() => {
+  const scripts = document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]');
+  for (const s of scripts) {
+    const p = s.parentElement;
+    if (!p || !p.querySelector('.jupyter-widgets')) return false;
+  }
+  return true;
+}"""
+
+# Everything else that can be read from the page in one go.
+JS_INSPECT = """() => {
+  const text = (el, n) => (el.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, n || 80);
+  const images = Array.from(document.images).map(img => ({
+    src: img.currentSrc || img.src, attr: img.getAttribute('src') || '', alt: img.alt || '',
+    complete: img.complete, naturalWidth: img.naturalWidth}));
+  const links = Array.from(document.querySelectorAll('a[href]')).map(a => ({
+    href: a.getAttribute('href'), abs: a.href, text: text(a, 60)}));
+  const launch = Array.from(document.querySelectorAll('.dropdown-launch-buttons a[href]')).map(a => ({
+    href: a.href, title: a.getAttribute('title') || a.getAttribute('data-bs-original-title') || text(a)}));
+  const badges = Array.from(document.querySelectorAll('a[href]')).filter(
+    a => Array.from(a.querySelectorAll('img')).some(i => /colab-badge/.test(i.getAttribute('src') || '')))
+    .map(a => a.getAttribute('href'));
+  const hints = Array.from(document.querySelectorAll('link[rel~="preconnect"], link[rel~="dns-prefetch"], link[rel~="prefetch"], link[rel~="preload"]'))
+    .map(l => l.href).filter(h => /^(https?:)?\\/\\//.test(h));
+  // Math: every .math element (Sphinx's $...$ and $$...$$) must hold a MathJax container.
+  const cells = Array.from(document.querySelectorAll('.cell'));
+  const where = el => {
+    const cell = el.closest('.cell');
+    if (!cell) return 'in the text';
+    return (el.closest('.cell_output') ? 'in the output of' : 'in') + ' code cell ' + (cells.indexOf(cell) + 1);
+  };
+  const maths = Array.from(document.querySelectorAll('.math'));
+  const unrendered = maths.filter(m => !m.querySelector('mjx-container')).map(m => text(m, 80) + ' (' + where(m) + ')');
+  const mathErrors = Array.from(document.querySelectorAll('mjx-merror')).map(
+    e => (e.getAttribute('data-mjx-error') || text(e, 80)));
+  // MathJax's noundefined extension writes an unknown macro in red instead of failing: find it
+  // in the internal MathML of every typeset expression.
+  const mj = window.MathJax;
+  if (mj && mj.startup && mj.startup.document && mj.startup.toMML) {
+    for (const item of mj.startup.document.math) {
+      let mml = '';
+      try { mml = mj.startup.toMML(item.root); } catch (e) { continue; }
+      const undef = mml.match(/<mtext mathcolor="red">(\\\\[A-Za-z]+)<\\/mtext>/);
+      if (undef) mathErrors.push('undefined control sequence ' + undef[1] + ' in ' + item.math.trim().slice(0, 60));
+    }
+  }
+  // TeX that dollarmath did not turn into math: "$...\\cmd...$" left in the prose.
+  const walker = document.createTreeWalker(document.querySelector('main') || document.body, NodeFilter.SHOW_TEXT);
+  const rawTex = [];
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    if (n.parentElement.closest('pre, code, script, style, .math, mjx-container, textarea')) continue;
+    const m = n.textContent.match(/\\$[^$\\n]*\\\\[A-Za-z]+[^$\\n]*\\$/);
+    if (m) rawTex.push(m[0].slice(0, 80) + ' (' + where(n.parentElement) + ')');
+  }
+  return {images, links, launch, badges, hints,
+          mathCount: maths.length, mjxCount: document.querySelectorAll('mjx-container').length,
+          unrendered, mathErrors, rawTex,
+          hasMathJax: Boolean(window.MathJax && window.MathJax.version),
+          widgetState: document.querySelectorAll('script[type="application/vnd.jupyter.widget-state+json"]').length,
+          widgetViews: document.querySelectorAll('script[type="application/vnd.jupyter.widget-view+json"]').length,
+          figureImages: document.querySelectorAll('.cell_output img, figure img').length};
+}"""
+
+# Solutions: sphinx-exercise's `.solution` admonitions (folded by sphinx-togglebutton, class
+# `dropdown` -> `toggle` + button.toggle-button, or inside a <details>), and code cells tagged
+# `solution` (myst-nb's hide-input puts their input in a closed <details class="hide above-input">).
+JS_SOLUTIONS = """() => {
+  const visible = el => Boolean(el) && el.checkVisibility() &&
+    el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().height > 0;
+  const out = [];
+  document.querySelectorAll('.solution').forEach((sol, i) => {
+    if (!sol.id) sol.id = 'book-test-solution-' + i;
+    const body = Array.from(sol.children).filter(c => !c.classList.contains('admonition-title'));
+    const details = sol.closest('details');
+    const title = sol.querySelector('.admonition-title');
+    out.push({id: sol.id, kind: 'admonition', title: title ? title.textContent.replace(/\\s+/g, ' ').trim().slice(0, 80) : '',
+              bodyVisible: body.some(visible), hasBody: body.length > 0,
+              details: Boolean(details), detailsOpen: Boolean(details && details.open),
+              toggleButton: Boolean(sol.querySelector('button.toggle-button')),
+              dropdownClass: sol.classList.contains('dropdown') || sol.classList.contains('toggle')});
+  });
+  document.querySelectorAll('.cell.tag_solution').forEach((cell, i) => {
+    if (!cell.id) cell.id = 'book-test-solution-cell-' + i;
+    const input = cell.querySelector('.cell_input');
+    const details = input ? input.closest('details') : null;
+    const cells = Array.from(document.querySelectorAll('.cell'));
+    out.push({id: cell.id, kind: 'cell', title: 'code cell ' + (cells.indexOf(cell) + 1) + ' (tagged solution)',
+              bodyVisible: visible(input), hasBody: Boolean(input),
+              details: Boolean(details), detailsOpen: Boolean(details && details.open),
+              toggleButton: false, dropdownClass: false});
+  });
+  return out;
+}"""
+
+JS_SOLUTION_BODY_VISIBLE = """(id) => {
+  const el = document.getElementById(id);
+  if (!el) return false;
+  const visible = e => Boolean(e) && e.checkVisibility() &&
+    e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().height > 0;
+  if (el.classList.contains('cell')) return visible(el.querySelector('.cell_input'));
+  return Array.from(el.children).filter(c => !c.classList.contains('admonition-title')).some(visible);
+}"""

@@ -1,0 +1,634 @@
+"""The HTML book in a real browser: build it, serve it, open every page in headless Chromium.
+
+The book is built once for this module (``jupyter-book build . -W -n --keep-going --all`` into
+``_build/html``), served on 127.0.0.1, and every page of ``_toc.yml`` (plus ``index.html``) is
+opened once, with every request that would leave 127.0.0.1 blocked and recorded. What is seen is
+collected as a list of problems (page, kind, detail); each test below asserts one kind of
+problem and lists every instance of it:
+
+* ``test_book_builds``                    the build succeeds with no warning (``-W -n``);
+* ``test_every_toc_page_is_built``        each page of ``_toc.yml`` exists in the HTML ("missing chapter");
+* ``test_no_javascript_errors``           no uncaught exception, no ``console.error``;
+* ``test_images_and_local_files_load``    every ``<img>`` has a natural width, no local request fails (404);
+* ``test_internal_links_resolve``         every link inside the site reaches a page, and its ``#fragment`` an element;
+* ``test_solutions_fold_and_open``        each exercise solution is folded and opens when its toggle is clicked;
+* ``test_launch_links_point_at_the_notebook``  the Colab (and Binder) launch buttons and the Colab badge
+  open ``github/OWNER/REPO/blob/BRANCH/<notebook>.ipynb`` from ``repository`` in ``_config.yml``;
+* ``test_widgets_render``                 on pages with widgets (widget state in the notebook or the page), each
+  widget view renders, with a size;
+* ``test_math_renders``                   every ``$...$`` / ``$$...$$`` becomes MathJax output, without TeX errors;
+* ``test_no_request_leaves_localhost``    nothing is fetched from outside the book (the vendored assets suffice);
+* ``test_screenshots``                    full-page PNGs of a chapter with a figure and of a widget chapter,
+  in ``_build/screenshots/``.
+
+Chromium: Debian's ``/usr/bin/chromium`` (``apt-get install chromium``) driven by Playwright; when it
+is missing or does not start, the browser tests are skipped with the reason (the build test still
+runs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+import time
+import urllib.parse
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, List, Optional
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import book_browser_helpers as bb  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+HTML = ROOT / "_build" / "html"
+SCREENSHOTS = ROOT / "_build" / "screenshots"
+
+# Requests that may leave 127.0.0.1 without counting as a problem: exact URLs, each with the reason
+# it cannot be served from the book itself. The goal is that this stays empty. Even an allowed
+# request is aborted (the test never uses the network); it is only not reported.
+ALLOWED_EXTERNAL_URLS: Dict[str, str] = {}
+
+# Pages for the screenshots: this chapter if it is built and shows a figure, else the first that does.
+FIGURE_PAGE = "notebooks/02_convolution"
+
+BUILD_TIMEOUT_S = 1800
+PAGE_TIMEOUT_MS = 30_000
+CONCURRENT_PAGES = 4  # tabs loading at once
+WIDGET_TIMEOUT_MS = 10_000
+MATHJAX_TIMEOUT_MS = 15_000
+VIEWPORT = {"width": 1280, "height": 900}
+PROGRESS_RE = re.compile(r"^(reading sources|writing output|copying images|copying assets|copying static files|"
+                         r"copying extra files)\.\.\.|^$")
+
+
+# --------------------------------------------------------------------------- the build
+
+
+@dataclass
+class Build:
+    returncode: int
+    output: str
+    seconds: float
+
+    def tail(self, lines: int = 40) -> str:
+        text = bb.strip_ansi(self.output)
+        warnings = [line for line in text.splitlines()
+                    if "WARNING" in line or "ERROR" in line or "Traceback" in line]
+        # Without Sphinx's progress lines ("reading sources... [ 42%] ..."), which say nothing here.
+        tail = [line for line in text.splitlines() if not PROGRESS_RE.match(line)][-lines:]
+        return ("warnings and errors:\n" + "\n".join(warnings[:80]) + "\n\n" if warnings else "") + \
+            f"last {len(tail)} lines of the build output:\n" + "\n".join(tail)
+
+
+@pytest.fixture(scope="module")
+def build() -> Build:
+    """``jupyter-book build <repo> -W -n --keep-going --all`` with this interpreter's jupyter-book.
+
+    ``--all`` re-reads every page: Sphinx does not re-read an unchanged page, so an incremental
+    build would not repeat a warning that a previous build already reported.
+    """
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    command = [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; sys.exit(main())",
+               "build", str(ROOT), "-W", "-n", "--keep-going", "--all"]
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace", timeout=BUILD_TIMEOUT_S)
+        result = Build(done.returncode, done.stdout, time.perf_counter() - start)
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        result = Build(-1, out + f"\n(build killed after {BUILD_TIMEOUT_S} s)", time.perf_counter() - start)
+    print(f"\n[book browser] build: exit status {result.returncode} in {result.seconds:.1f} s", file=sys.stderr)
+    return result
+
+
+def test_book_builds(build):
+    if build.returncode != 0:
+        pytest.fail(f"`jupyter-book build . -W -n --keep-going --all` failed (exit status {build.returncode}, "
+                    f"{build.seconds:.0f} s).\n\n{build.tail()}", pytrace=False)
+
+
+# --------------------------------------------------------------------------- the browser pass
+
+
+@dataclass
+class Report:
+    base: str = ""
+    problems: List[bb.Problem] = field(default_factory=list)
+    external: List[str] = field(default_factory=list)  # "page: url" of every blocked request
+    screenshots: Dict[str, Path] = field(default_factory=dict)
+    seconds: float = 0.0
+    pages_opened: int = 0
+
+    def add(self, kind: str, page: str, detail: str) -> None:
+        self.problems.append(bb.Problem(kind, page, detail))
+
+    def of(self, *kinds: str) -> List[bb.Problem]:
+        return [p for p in self.problems if p.kind in kinds]
+
+
+def _assert_none(report: Report, title: str, *kinds: str) -> None:
+    found = report.of(*kinds)
+    if found:
+        others = len(set(report.problems)) - len(set(found))
+        more = f"\n\n({others} problem(s) of other kinds: see the other tests of this module)" if others else ""
+        pytest.fail(bb.format_problems(found, title) + more, pytrace=False)
+
+
+@pytest.fixture(scope="module")
+def report(build) -> Report:
+    """Open every page once in headless Chromium and collect what is wrong, by kind."""
+    if not (HTML / "index.html").is_file():
+        pytest.fail(f"no {HTML.relative_to(ROOT)}/index.html: the build wrote no HTML "
+                    f"(exit status {build.returncode}).\n\n{build.tail(30)}", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _skip(f"Playwright is not installed ({exc}); `pip install playwright`")
+    try:
+        playwright = sync_playwright().start()
+    except Exception as exc:  # its driver cannot run here
+        _skip(f"Playwright could not start: {str(exc).strip().splitlines()[0]}")
+    try:
+        # Debian's chromium; else a browser that `playwright install chromium` downloaded, if any.
+        chromium = bb.find_chromium() or _playwright_chromium(playwright)
+        if chromium is None:
+            _skip("Chromium is not installed (no `chromium` on PATH, no /usr/bin/chromium, no Playwright "
+                  "browser): `apt-get install chromium chromium-driver`")
+        try:
+            browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=bb.CHROMIUM_ARGS,
+                                                 timeout=60_000)
+        except Exception as exc:  # playwright.Error, TimeoutError: cannot start it here
+            _skip(f"Chromium ({chromium}) could not be started: {str(exc).strip().splitlines()[0]}")
+        try:
+            with bb.serve(HTML) as base:
+                result = Report(base=base)
+                start = time.perf_counter()
+                _check_site(browser, result)
+                result.seconds = time.perf_counter() - start
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+    print(f"\n[book browser] {result.pages_opened} pages checked in {result.seconds:.1f} s, "
+          f"{len(set(result.problems))} problem(s)", file=sys.stderr)
+    return result
+
+
+def _playwright_chromium(playwright) -> Optional[str]:
+    try:
+        path = playwright.chromium.executable_path
+    except Exception:
+        return None
+    return path if path and Path(path).is_file() else None
+
+
+def _skip(reason: str) -> None:
+    print(f"\n[book browser] SKIPPED: {reason}", file=sys.stderr)
+    pytest.skip(reason)
+
+
+def _check_site(browser, report: Report) -> None:
+    config = bb.read_config(ROOT)
+    links = bb.LinkChecker(report.base)
+    context = browser.new_context(viewport=VIEWPORT, service_workers="block")
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        # A page that is not served is reported by test_every_toc_page_is_built.
+        built = [p for p in bb.toc_pages(ROOT) if links.fetch(report.base + p.html)[0] == 200]
+        # The screenshots are taken in the main pass, before any solution is opened: of FIGURE_PAGE,
+        # and of a chapter with widgets (another one when there is one).
+        with_widgets = [p for p in built if bb.WIDGET_VIEW in (HTML / p.html).read_text(errors="replace")]
+        shots = {"figure": next((p for p in built if p.docname == FIGURE_PAGE), None),
+                 "widget": next((p for p in with_widgets if p.docname != FIGURE_PAGE), None)
+                 or (with_widgets[0] if with_widgets else None)}
+        figure_pages, widget_pages = [], []
+        # A few tabs load at once (loading is most of the time), then each is checked in turn.
+        for i in range(0, len(built), CONCURRENT_PAGES):
+            batch = [(p, _open(context, report, p.html, report.base + p.html)) for p in built[i:i + CONCURRENT_PAGES]]
+            for toc_page, page in batch:
+                try:
+                    info = _check_page(page, report, links, config, toc_page,
+                                       [role for role, target in shots.items() if target == toc_page])
+                finally:
+                    page.close()
+                report.pages_opened += 1
+                if info.get("figure"):
+                    figure_pages.append(toc_page)
+                if info.get("widgets"):
+                    widget_pages.append(toc_page)
+        _check_index(context, report, links)
+        # When FIGURE_PAGE shows no figure, or the widget page rendered none: another page, reopened.
+        if "figure" not in report.screenshots:
+            _screenshot_again(context, report, "figure", figure_pages,
+                              "no built chapter shows a figure (an <img> in a cell output)")
+        if "widget" not in report.screenshots:
+            _screenshot_again(context, report, "widget", widget_pages,
+                              "no built chapter shows rendered widgets (widget views in its outputs)")
+    finally:
+        context.close()
+
+
+def _open(context, report: Report, label: str, url: str, record: bool = True):
+    """A new tab navigating to ``url`` (not waited for), in which every request that would leave
+    127.0.0.1 is blocked, and, when ``record`` is true, recorded with the JavaScript errors and
+    failed local requests under ``label``."""
+    page = context.new_page()
+    failed_local: Dict[str, str] = {}
+
+    def route(route_):
+        request_url = route_.request.url
+        if request_url.startswith(report.base) or request_url.startswith(("data:", "blob:", "about:")):
+            route_.continue_()
+            return
+        if record:
+            report.external.append(f"{label}: {request_url}")
+            if request_url not in ALLOWED_EXTERNAL_URLS:
+                report.add("external request", label, f"{route_.request.resource_type} {request_url} "
+                           "(blocked; the book must serve it itself)")
+        route_.abort()
+
+    def on_response(response):
+        if response.url.startswith(report.base) and response.status >= 400:
+            failed_local[response.url] = f"HTTP {response.status}"
+            report.add("local request failed", label, f"{response.request.resource_type} "
+                       f"{_local(report, response.url)} answered HTTP {response.status}")
+
+    def on_request_failed(request):
+        failed = request.url
+        if failed.startswith(report.base) and failed not in failed_local:
+            failure = request.failure or "failed"
+            if "ERR_ABORTED" in failure and request.resource_type in ("media", "font", "image", "document"):
+                # Chromium cancels a request it no longer needs (a page navigating away); a
+                # real failure of these shows up as a broken image or an HTTP error.
+                return
+            failed_local[failed] = failure
+            report.add("local request failed", label, f"{request.resource_type} {_local(report, failed)}: {failure}")
+
+    def on_console(message):
+        if message.type != "error":
+            return
+        where = (message.location or {}).get("url", "")
+        if where in failed_local:
+            return  # "Failed to load resource": already reported as a failed local request
+        if where and not where.startswith(report.base) and "Failed to load resource" in message.text:
+            return  # a request to outside the book, blocked: reported as an external request
+        at = f" (at {_local(report, where)}:{(message.location or {}).get('lineNumber', '?')})" if where else ""
+        report.add("javascript error", label, f"console.error: {message.text.strip()[:300]}{at}")
+
+    def on_page_error(error):
+        stack = (getattr(error, "stack", "") or "").strip().splitlines()
+        origin = next((line.strip() for line in stack[1:] if line.strip().startswith("at ")), "")
+        origin = origin.replace(report.base, "/")
+        report.add("javascript error", label, f"uncaught {getattr(error, 'name', '') or 'Error'}: "
+                   f"{getattr(error, 'message', str(error))}" + (f" ({origin})" if origin else ""))
+
+    def on_websocket(ws):
+        if not ws.url.startswith(report.base.replace("http", "ws", 1)):
+            report.add("external request", label, f"websocket {ws.url}")
+
+    page.route("**/*", route)
+    if record:
+        page.on("response", on_response)
+        page.on("requestfailed", on_request_failed)
+        page.on("console", on_console)
+        page.on("pageerror", on_page_error)
+        page.on("websocket", on_websocket)
+    try:
+        page.goto(url, wait_until="commit")
+    except Exception as exc:
+        report.add("local request failed", label, f"the page did not load: {str(exc).strip().splitlines()[0]}")
+    return page
+
+
+def _loaded(page, report: Report, label: str) -> bool:
+    try:
+        page.wait_for_load_state("load")
+        return True
+    except Exception as exc:
+        report.add("local request failed", label, f"the page did not finish loading in "
+                   f"{PAGE_TIMEOUT_MS // 1000} s: {str(exc).strip().splitlines()[0]}")
+        return False
+
+
+def _local(report: Report, url: str) -> str:
+    return "/" + url[len(report.base):] if url.startswith(report.base) else url
+
+
+def _settle(page, report: Report, label: str) -> None:
+    """Wait for MathJax's first pass and for the widget manager to draw every widget view."""
+    try:
+        if not page.evaluate(bb.JS_WAIT_MATHJAX, MATHJAX_TIMEOUT_MS):
+            report.add("math", label, f"MathJax did not finish typesetting in {MATHJAX_TIMEOUT_MS // 1000} s")
+    except Exception as exc:
+        report.add("math", label, f"MathJax failed: {str(exc).strip().splitlines()[0]}")
+    if page.evaluate("document.querySelector('script[type=\"application/vnd.jupyter.widget-view+json\"]') !== null"):
+        try:
+            page.wait_for_function(bb.JS_WIDGETS_SETTLED, timeout=WIDGET_TIMEOUT_MS)
+        except Exception:
+            pass  # what did not render is reported by _check_widgets
+
+
+def _check_page(page, report: Report, links: bb.LinkChecker, config: dict, toc_page: bb.TocPage,
+                screenshots: List[str]) -> dict:
+    """Check one loaded page; take the ``screenshots`` (roles: "figure", "widget") that it shows."""
+    label = toc_page.html
+    if not _loaded(page, report, label):
+        return {}
+    page.bring_to_front()  # a background tab gets no animation frames: clicks would wait for them
+    _settle(page, report, label)
+    info = page.evaluate(bb.JS_INSPECT)
+    shows = {"figure": info["figureImages"] > 0, "widget": info["widgetViews"] > 0}
+    wanted = [role for role in screenshots if shows[role]]
+    if wanted:
+        _screenshot(page, report, toc_page, wanted)
+    _check_images(report, label, info)
+    _check_links(report, links, label, info)
+    _check_math(report, label, info)
+    notebook = _built_notebook(toc_page)
+    models = bb.notebook_widget_models(notebook) if notebook else {}
+    has_widgets = bool(models) or info["widgetState"] > 0 or info["widgetViews"] > 0
+    if has_widgets:
+        _check_widgets(page, report, label, info, models)
+    if toc_page.is_notebook:
+        _check_launch(report, config, label, toc_page, notebook, info)
+    _check_solutions(page, report, label)
+    for hint in info["hints"]:
+        if not hint.startswith(report.base) and hint not in ALLOWED_EXTERNAL_URLS:
+            report.add("external request", label, f"<link> resource hint to {hint}")
+    return {"figure": info["figureImages"] > 0, "widgets": has_widgets and info["widgetViews"] > 0}
+
+
+def _built_notebook(toc_page: bb.TocPage) -> Optional[dict]:
+    """The notebook as the build saw it (its copy in ``_build/html/_sources``, so that it matches the
+    page even when the notebook was rewritten since), else as it is in the repository."""
+    if not toc_page.is_notebook:
+        return None
+    for copy in (HTML / "_sources" / (toc_page.docname + ".ipynb"), HTML / "_sources" / (toc_page.docname + ".ipynb.txt")):
+        if copy.is_file():
+            try:
+                return bb.read_notebook(copy)
+            except ValueError:
+                break
+    return bb.read_notebook(toc_page.source)
+
+
+def _check_images(report: Report, label: str, info: dict) -> None:
+    for img in info["images"]:
+        if img["naturalWidth"] > 0:
+            continue
+        src = img["src"]
+        if src in ALLOWED_EXTERNAL_URLS:
+            continue
+        where = "outside the book, blocked" if src and not src.startswith(report.base) else "no pixels"
+        report.add("broken image", label, f"<img src={img['attr']!r} alt={img['alt'][:60]!r}> did not load ({where})")
+
+
+def _check_links(report: Report, links: bb.LinkChecker, label: str, info: dict) -> None:
+    seen = set()
+    for link in info["links"]:
+        absolute, href = link["abs"], link["href"] or ""
+        if not absolute.startswith(report.base) or href.strip() in ("", "#") or absolute in seen:
+            continue
+        seen.add(absolute)
+        why = links.check(absolute)
+        if why:
+            report.add("broken link", label, f"<a href={href!r}> ({link['text']!r}): {why}")
+
+
+def _check_math(report: Report, label: str, info: dict) -> None:
+    if info["mathCount"] and not info["hasMathJax"]:
+        example = f", e.g. {info['unrendered'][0]!r}" if info["unrendered"] else ""
+        report.add("math", label, f"{info['mathCount']} math element(s) but MathJax did not load{example}")
+    else:
+        for tex in info["unrendered"][:10]:
+            report.add("math", label, f"not rendered by MathJax (no mjx-container): {tex}")
+    for error in info["mathErrors"][:10]:
+        report.add("math", label, f"MathJax TeX error: {error!r}")
+    for tex in info["rawTex"][:10]:
+        report.add("math", label, f"TeX left as plain text, not typeset: {tex}")
+
+
+def _check_widgets(page, report: Report, label: str, info: dict, models: Dict[str, str]) -> None:
+    """``models``: the widget models saved in the notebook (the page's own state is read too)."""
+    if not info["widgetState"]:
+        report.add("widget", label, "the page displays widgets but holds no widget state "
+                   "(is nb_ipywidgets_js set in _config.yml?)" if info["widgetViews"] else
+                   "the notebook saved widget state but the page holds none")
+    if not info["widgetViews"]:
+        report.add("widget", label, f"the notebook saved {len(models)} widget model(s) but no output "
+                   "of the page displays a widget view")
+        return
+    for view in page.evaluate(bb.JS_WIDGET_VIEWS):
+        name = view["modelName"] or models.get(view["modelId"]) or "a model missing from the saved state"
+        what = f"widget view {view['modelId'][:8]}... ({name}) in code cell {view['cell']}"
+        if view["error"]:
+            report.add("widget", label, f"{what}: {view['error']!r}")
+        elif not view["rendered"]:
+            report.add("widget", label, f"{what} rendered nothing (no .jupyter-widgets element after "
+                       f"{WIDGET_TIMEOUT_MS // 1000} s)")
+        elif view["width"] <= 0 or view["height"] <= 0:
+            report.add("widget", label, f"{what} rendered with size {view['width']:.0f}x{view['height']:.0f}")
+
+
+def _check_launch(report: Report, config: dict, label: str, toc_page: bb.TocPage, notebook: dict,
+                  info: dict) -> None:
+    try:
+        repo = bb.repository(config)
+    except ValueError as exc:
+        report.add("launch link", label, str(exc))
+        return
+    buttons = config.get("launch_buttons") or {}
+    colab = str(buttons.get("colab_url") or "")
+    expected = bb.expected_colab_url(repo, toc_page.docname)
+    launch = [b["href"] for b in info["launch"]]
+    if not colab:
+        report.add("launch link", label, "no Colab launch button: launch_buttons.colab_url is not set in _config.yml")
+    else:
+        found = [h for h in launch if h.startswith(colab.rstrip("/") + "/")]
+        if not found:
+            report.add("launch link", label, f"no Colab launch button (launch buttons: {launch or 'none'})")
+        for href in found:
+            if href != bb.expected_colab_url(repo, toc_page.docname, colab):
+                report.add("launch link", label, f"Colab launch button opens {href}, expected {expected}")
+    binder = str(buttons.get("binderhub_url") or "")
+    if binder:
+        want = bb.expected_binder_url(repo, toc_page.docname, binder, str(buttons.get("notebook_interface") or "classic"))
+        found = [h for h in launch if h.startswith(binder.rstrip("/") + "/")]
+        if not found:
+            report.add("launch link", label, "no Binder launch button although launch_buttons.binderhub_url is set")
+        for href in found:
+            if href != want:
+                report.add("launch link", label, f"Binder launch button opens {href}, expected {want}")
+    for target in bb.notebook_badge_targets(notebook):
+        if target != expected:
+            report.add("launch link", label, f"the Colab badge of the notebook's first cell opens {target}, "
+                       f"expected {expected} (run `python scripts/colab.py`)")
+    for target in info["badges"]:
+        if target != expected:
+            report.add("launch link", label, f"a Colab badge in the page opens {target}, expected {expected}")
+
+
+def _check_solutions(page, report: Report, label: str) -> None:
+    for sol in page.evaluate(bb.JS_SOLUTIONS):
+        what = f"{sol['title'] or 'solution'}" if sol["kind"] == "cell" else f"solution {sol['title']!r}"
+        if not sol["hasBody"]:
+            report.add("solution toggle", label, f"{what} has no content")
+            continue
+        if sol["bodyVisible"]:
+            report.add("solution toggle", label, f"{what} is shown before any click: it is not folded "
+                       "(use `:class: dropdown`, or the hide-input tag for a solution cell)")
+            continue
+        target = page.locator(f'[id="{sol["id"]}"]')
+        if sol["details"] and not sol["detailsOpen"]:
+            toggle = target.locator("xpath=ancestor-or-self::details[1]/summary").first
+            if sol["kind"] == "cell":
+                toggle = target.locator("details summary").first
+        elif sol["toggleButton"]:
+            toggle = target.locator("button.toggle-button").first
+        else:
+            report.add("solution toggle", label, f"{what} is hidden but has no toggle to open it")
+            continue
+        try:
+            toggle.click(timeout=5_000)
+            page.wait_for_function(bb.JS_SOLUTION_BODY_VISIBLE, arg=sol["id"], timeout=3_000)
+        except Exception as exc:
+            report.add("solution toggle", label, f"{what} did not open when its toggle was clicked "
+                       f"({str(exc).strip().splitlines()[0][:120]})")
+
+
+def _check_index(context, report: Report, links: bb.LinkChecker) -> None:
+    """index.html: it loads without errors and, when it is a redirect, lands on a built page."""
+    if links.fetch(report.base + "index.html")[0] != 200:
+        return  # reported by test_every_toc_page_is_built
+    body = (HTML / "index.html").read_text(encoding="utf-8", errors="replace")
+    _, refresh = bb.html_anchors(body)
+    page = _open(context, report, "index.html", report.base + "index.html")
+    try:
+        if not _loaded(page, report, "index.html"):
+            return
+        if refresh:
+            target = urllib.parse.urljoin(report.base + "index.html", refresh)
+            why = links.check(target)
+            if why:
+                report.add("broken link", "index.html", f"redirects to {refresh!r}: {why}")
+                return
+            try:
+                page.wait_for_url(target.split("#")[0] + "*", timeout=10_000)
+                _loaded(page, report, "index.html")
+            except Exception:
+                report.add("broken link", "index.html", f"did not redirect to {refresh!r} (still at {page.url})")
+        else:
+            _settle(page, report, "index.html")
+            info = page.evaluate(bb.JS_INSPECT)
+            _check_images(report, "index.html", info)
+            _check_links(report, links, "index.html", info)
+            _check_math(report, "index.html", info)
+        report.pages_opened += 1
+    finally:
+        page.close()
+
+
+def _screenshot(page, report: Report, toc_page: bb.TocPage, roles: List[str]) -> None:
+    """A full-page PNG of the page as it is now, for each of ``roles``."""
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    path = SCREENSHOTS / (toc_page.docname.replace("/", "__") + ".png")
+    try:
+        page.evaluate("async () => { await Promise.race([document.fonts.ready, new Promise(r => setTimeout(r, 5000))]); "
+                      "await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); }")
+        page.screenshot(path=str(path), full_page=True)
+    except Exception as exc:
+        report.add("screenshot", toc_page.html, f"could not take the screenshot: {str(exc).strip().splitlines()[0]}")
+        return
+    for role in roles:
+        report.screenshots[role] = path
+
+
+def _screenshot_again(context, report: Report, role: str, candidates: List[bb.TocPage], missing: str) -> None:
+    """Reopen the first of ``candidates`` in a fresh tab (recording nothing: the main pass did) and
+    take its screenshot, before any solution is opened."""
+    if not candidates:
+        report.add("screenshot", f"({role} page)", missing)
+        return
+    toc_page = candidates[0]
+    page = _open(context, report, toc_page.html, report.base + toc_page.html, record=False)
+    try:
+        page.wait_for_load_state("load")
+        _settle(page, Report(), toc_page.html)
+        _screenshot(page, report, toc_page, [role])
+    except Exception as exc:
+        report.add("screenshot", toc_page.html, f"could not take the screenshot: {str(exc).strip().splitlines()[0]}")
+    finally:
+        page.close()
+
+
+# --------------------------------------------------------------------------- the tests
+
+
+def test_every_toc_page_is_built(build):
+    """Every page of _toc.yml, and index.html, is in _build/html (no browser needed)."""
+    problems = [] if (HTML / "index.html").is_file() else [bb.Problem("missing chapter", "index.html", "not built")]
+    for toc_page in bb.toc_pages(ROOT):
+        if not (HTML / toc_page.html).is_file():
+            source = toc_page.source.relative_to(ROOT).as_posix() if toc_page.source else "no source file"
+            problems.append(bb.Problem("missing chapter", toc_page.html, f"listed in _toc.yml as "
+                                       f"{toc_page.docname!r} but not in _build/html ({source})"))
+    if problems:
+        pytest.fail(bb.format_problems(problems, "pages listed in _toc.yml that are not in _build/html"), pytrace=False)
+
+
+def test_no_javascript_errors(report):
+    _assert_none(report, "JavaScript errors (uncaught exceptions and console.error)", "javascript error")
+
+
+def test_images_and_local_files_load(report):
+    _assert_none(report, "broken images and failed requests for the book's own files",
+                 "broken image", "local request failed")
+
+
+def test_internal_links_resolve(report):
+    _assert_none(report, "links inside the book that lead nowhere", "broken link")
+
+
+def test_solutions_fold_and_open(report):
+    _assert_none(report, "exercise solutions that are not folded or do not open", "solution toggle")
+
+
+def test_launch_links_point_at_the_notebook(report):
+    _assert_none(report, "Colab/Binder launch buttons and Colab badges with the wrong target", "launch link")
+
+
+def test_widgets_render(report):
+    _assert_none(report, "widget outputs that render as nothing", "widget")
+
+
+def test_math_renders(report):
+    _assert_none(report, "math that MathJax did not render", "math")
+
+
+def test_no_request_leaves_localhost(report):
+    _assert_none(report, "requests that tried to leave 127.0.0.1 (all blocked)", "external request")
+
+
+def test_screenshots(report):
+    problems = list(report.of("screenshot"))
+    for role, path in sorted(report.screenshots.items()):
+        if not path.is_file():
+            problems.append(bb.Problem("screenshot", role, f"{path} was not written"))
+            continue
+        size = bb.png_size(path)
+        blank = bb.png_is_blank(path)
+        if size is None:
+            problems.append(bb.Problem("screenshot", role, f"{path} is not a PNG"))
+        elif path.stat().st_size < 20_000 or size[0] < 600 or size[1] < 600 or blank:
+            problems.append(bb.Problem("screenshot", role, f"{path} looks empty: {path.stat().st_size} bytes, "
+                                       f"{size[0]}x{size[1]} px{', one colour' if blank else ''}"))
+        else:
+            print(f"[book browser] screenshot of the {role} page: {path} ({size[0]}x{size[1]} px)", file=sys.stderr)
+    if problems:
+        pytest.fail(bb.format_problems(problems, "screenshots"), pytrace=False)
