@@ -120,9 +120,12 @@ class Subsampling(nn.Module):
 
 
 def subsampling_loops(x: torch.Tensor, coefficient: torch.Tensor, bias: torch.Tensor,
-                      activation: Callable[[torch.Tensor], torch.Tensor] = torch.tanh) -> torch.Tensor:
-    """Reference loop for :class:`Subsampling`: every output unit computed one at a time."""
+                      activation: Optional[Callable[[torch.Tensor], torch.Tensor]] = None) -> torch.Tensor:
+    """Reference loop for :class:`Subsampling`: every output unit computed one at a time.
+
+    ``activation`` defaults to the layer's own :class:`ScaledTanh`."""
     _check_4d(x, "subsampling_loops")
+    activation = activation if activation is not None else ScaledTanh()
     n, c, h, w = x.shape
     out = x.new_empty(n, c, h // 2, w // 2)
     for b in range(n):

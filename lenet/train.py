@@ -370,11 +370,13 @@ def source_config(optimizer: str = "adam", **overrides: Any) -> TrainConfig:
 
 
 def fast_config(**overrides: Any) -> TrainConfig:
-    """The book's fast recipe for the modern model: data on the device, larger batches, one-cycle
-    schedule, standardised inputs. Chosen (benchmarks/time_to_accuracy.py) so that the mean test
-    accuracy over 5 seeds is at least 99.0%."""
+    """The book's fast recipe for the modern model: data on the device, batches of 256, a one-cycle
+    schedule over 4 epochs, standardised inputs, channels-last tensors (about 25% faster on a CPU).
+    Chosen once (benchmarks/time_to_accuracy.py) so that the mean test accuracy over 5 seeds is at
+    least 99.0%; 3 epochs gave 99.03% over 3 seeds, too close to call."""
     base = dict(model="modern", epochs=FAST_EPOCHS, batch_size=FAST_BATCH, optimizer="adam", lr=FAST_LR,
-                schedule="onecycle", normalization="meanstd", eval_every=FAST_EPOCHS, target_acc=99.0)
+                schedule="onecycle", normalization="meanstd", eval_every=FAST_EPOCHS, target_acc=99.0,
+                channels_last=True)
     base.update(overrides)
     return TrainConfig(**base)
 

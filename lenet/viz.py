@@ -1,0 +1,431 @@
+"""Figures for the book, each drawn from the objects it shows (no number is typed by hand).
+
+Every function returns a matplotlib ``Figure`` (and accepts an ``ax`` where one panel is
+drawn), so a notebook cell can end with ``plt.show()`` and a test can count the axes. Text in the
+figures is ASCII only: most machines have no CJK font. Each docstring names the part of
+LeCun, Bottou, Bengio and Haffner (1998), "Gradient-based learning applied to document
+recognition", that the figure illustrates.
+
+Functions:
+
+* :func:`architecture_diagram` -- the layers of a model as stacks of maps (Fig. 2 of the paper);
+* :func:`show_digits`, :func:`show_images`, :func:`plot_feature_maps` -- image grids;
+* :func:`plot_kernel`, :func:`kernel_matrices`, :func:`kernel_gallery` -- kernels and their effect;
+* :func:`pooling_grid` -- a small pooling worked example with the numbers written in;
+* :func:`squashing_functions` -- the logistic sigmoid, tanh and the paper's scaled tanh;
+* :func:`connection_table` -- Table I, the C3 connection table, with its four groups.
+"""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+import torch
+
+from .c3 import C3_GROUPS, C3_TABLE, connection_mask
+from .kernels import KERNEL_TITLES, KERNELS, apply_kernel
+
+if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+    import torch.nn as nn
+
+ArrayLike = Union[np.ndarray, torch.Tensor]
+
+#: Colours of the layer kinds in :func:`architecture_diagram` (colour-blind-safe palette).
+KIND_COLOURS = {
+    "input": "#bbbbbb",
+    "conv": "#4477aa",
+    "pool": "#ee7733",
+    "linear": "#228833",
+    "output": "#aa3377",
+}
+
+#: Colours of the four groups of Table I in :func:`connection_table`.
+GROUP_COLOURS = ("#cce5ff", "#ffe0b3", "#d4edda", "#f3d1e6")
+
+
+def _np(x: ArrayLike) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().float().numpy()
+    return np.asarray(x, dtype=np.float32)
+
+
+def _new_axes(ax: Optional["Axes"], figsize: Tuple[float, float]) -> Tuple["Figure", "Axes"]:
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        fig, ax = plt.subplots(figsize=figsize)
+        return fig, ax
+    return ax.figure, ax
+
+
+def _grid(n: int, ncols: int, size: float, extra_h: float = 0.0, row_h: float = 0.3):
+    import matplotlib.pyplot as plt
+
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, (size + row_h) * nrows + extra_h), squeeze=False)
+    flat = axes.ravel()
+    for ax in flat[n:]:
+        fig.delaxes(ax)
+    return fig, flat[:n]
+
+
+def layer_kind(kind: str) -> str:
+    """The colour class of a layer type name: 'conv', 'pool', 'linear' or 'output'."""
+    k = kind.lower()
+    if "rbf" in k:
+        return "output"
+    if "conv" in k:
+        return "conv"
+    if "pool" in k or "subsampling" in k:
+        return "pool"
+    return "linear"
+
+
+# --------------------------------------------------------------------------- chapter 1
+
+
+def architecture_diagram(model: Optional["nn.Module"] = None, input_size: Optional[int] = None,
+                         ax: Optional["Axes"] = None, title: Optional[str] = None) -> "Figure":
+    """Draw a model as a row of feature-map stacks, in the manner of Fig. 2 of LeCun et al. (1998).
+
+    The shapes come from :func:`lenet.summary.layer_table` (one dummy forward pass), so the figure
+    always matches the model: a (C, H, W) output is drawn as a stack of squares whose side grows
+    with H and whose depth grows with C, labelled ``C@HxW``; a vector output of length n is drawn
+    as a bar labelled ``n``. Colours mark convolutions, pooling/subsampling, full connections and
+    the RBF output. ``model`` defaults to :class:`lenet.models.LeNet5Classic`.
+    """
+    from matplotlib.patches import FancyArrowPatch, Rectangle
+
+    from .models import LeNet5Classic
+    from .summary import layer_table
+
+    model = model if model is not None else LeNet5Classic()
+    size = input_size or getattr(model, "input_size", 32)
+    rows = layer_table(model, size)
+    items = [("input", "input", (1, size, size))] + [(r.name, r.kind, tuple(r.output_shape)) for r in rows]
+    fig, ax = _new_axes(ax, (max(10.0, 1.6 * len(items)), 3.4))
+
+    largest = max(s[-1] for _, _, s in items if len(s) == 3)
+    offset, gap = 0.09, 0.9
+    x0, prev_right, top_max = 0.0, None, 0.0
+    for name, kind, shape in items:
+        colour = KIND_COLOURS["input"] if kind == "input" else KIND_COLOURS[layer_kind(kind)]
+        if len(shape) == 3 and shape[-1] > 1:
+            c, h, w = shape
+            side = 0.5 + 1.3 * h / largest
+            depth = min(c, 8)
+            for d in range(depth - 1, -1, -1):
+                ax.add_patch(Rectangle((x0 + d * offset, 1.0 - side / 2 + d * offset), side, side,
+                                       facecolor=colour, edgecolor="black", linewidth=0.7, alpha=0.9))
+            label = f"{c}@{h}x{w}"
+            width, top = side + (depth - 1) * offset, 1.0 + side / 2 + (depth - 1) * offset
+        else:
+            n = int(np.prod(shape))
+            height = 0.6 + 2.0 * min(1.0, np.sqrt(n / 120.0))
+            ax.add_patch(Rectangle((x0, 1.0 - height / 2), 0.25, height, facecolor=colour, edgecolor="black", linewidth=0.7))
+            label = f"{n}" if len(shape) == 1 else f"{shape[0]}@1x1"
+            width, top = 0.25, 1.0 + height / 2
+        centre = x0 + width / 2
+        ax.text(centre, top + 0.12, name, ha="center", va="bottom", fontsize=11, fontweight="bold")
+        ax.text(centre, -0.45, label, ha="center", va="top", fontsize=10)
+        ax.text(centre, -0.85, "" if kind == "input" else kind, ha="center", va="top", fontsize=8, color="0.35")
+        if prev_right is not None:
+            ax.add_patch(FancyArrowPatch((prev_right + 0.1, 1.0), (x0 - 0.1, 1.0), arrowstyle="->",
+                                         mutation_scale=12, color="0.3"))
+        prev_right = x0 + width
+        top_max = max(top_max, top)
+        x0 = prev_right + gap + max(0.0, 0.55 - width / 2)
+    ax.set_xlim(-0.6, prev_right + 0.6)
+    ax.set_ylim(-1.3, top_max + 0.6)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    ax.set_title(title or f"{type(model).__name__}: output shape of every layer for a {size}x{size} input")
+    return fig
+
+
+def show_digits(images: ArrayLike, labels: Optional[Sequence[int]] = None, predictions: Optional[Sequence[int]] = None,
+                ncols: int = 8, size: float = 1.3, title: Optional[str] = None, cmap: str = "gray_r") -> "Figure":
+    """A grid of digit images (N, H, W) with their labels (and predictions, marked when wrong).
+
+    MNIST is the test bed of LeCun et al. (1998), Sec. III.A; ``gray_r`` draws ink dark on white
+    as on paper.
+    """
+    imgs = _np(images)
+    if imgs.ndim == 4:
+        imgs = imgs[:, 0]
+    fig, axes = _grid(len(imgs), ncols, size, extra_h=0.4 if title else 0.0)
+    for i, ax in enumerate(axes):
+        ax.imshow(imgs[i], cmap=cmap)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        parts = []
+        if labels is not None:
+            parts.append(f"label {int(labels[i])}")
+        if predictions is not None:
+            parts.append(f"pred {int(predictions[i])}")
+        if parts:
+            wrong = labels is not None and predictions is not None and int(labels[i]) != int(predictions[i])
+            ax.set_title(", ".join(parts), fontsize=8, color="crimson" if wrong else "black")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def show_images(images: Sequence[ArrayLike], titles: Optional[Sequence[str]] = None, ncols: int = 4, size: float = 2.6,
+                cmap: Union[str, Sequence[str]] = "gray", suptitle: Optional[str] = None, colorbar: bool = False,
+                vrange: Union[None, Tuple[float, float], Sequence[Optional[Tuple[float, float]]]] = None) -> "Figure":
+    """A row (or grid) of 2-D images with titles.
+
+    ``cmap`` is one colour map for all panels or one per panel. ``vrange`` fixes the colour scale:
+    one (vmin, vmax) pair for all panels, or a list with a pair (or None, automatic) per panel;
+    the string ``"symmetric"`` in such a list means (-m, m) with m the panel's largest absolute value.
+    """
+    n = len(images)
+    cmaps = [cmap] * n if isinstance(cmap, str) else list(cmap)
+    if vrange is None or (len(vrange) == 2 and all(isinstance(v, (int, float)) for v in vrange)):
+        ranges = [vrange] * n
+    else:
+        ranges = list(vrange)
+    fig, axes = _grid(n, ncols, size, extra_h=0.4 if suptitle else 0.0)
+    for i, ax in enumerate(axes):
+        img = _np(images[i])
+        r = ranges[i]
+        if isinstance(r, str) and r == "symmetric":
+            m = float(np.abs(img).max()) or 1.0
+            r = (-m, m)
+        kw = {} if r is None else {"vmin": r[0], "vmax": r[1]}
+        im = ax.imshow(img, cmap=cmaps[i], **kw)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=10)
+        if colorbar:
+            fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04)
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+def plot_feature_maps(maps: ArrayLike, ncols: int = 8, titles: Optional[Sequence[str]] = None, size: float = 1.5,
+                      suptitle: Optional[str] = None, cmap: str = "gray") -> "Figure":
+    """The maps of one layer, (C, H, W) -- e.g. the 6 maps of C1 (LeCun et al. 1998, Sec. II.B)."""
+    m = _np(maps)
+    if m.ndim == 4:
+        m = m[0]
+    titles = titles if titles is not None else [f"map {i}" for i in range(len(m))]
+    return show_images(list(m), titles, ncols=ncols, size=size, cmap=cmap, suptitle=suptitle)
+
+
+# --------------------------------------------------------------------------- chapter 2
+
+
+def _fraction(v: float) -> str:
+    f = Fraction(float(v)).limit_denominator(256)
+    if abs(float(f) - v) > 1e-6:
+        return f"{v:.2f}"
+    return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
+
+
+def plot_kernel(kernel: ArrayLike, ax: Optional["Axes"] = None, title: Optional[str] = None, annotate: bool = True,
+                cmap: str = "RdBu_r") -> "Figure":
+    """A kernel as a heat map with its weights written in (as fractions where exact).
+
+    The weights are the shared weights of one feature map (LeCun et al. 1998, Sec. II.A);
+    red is positive, blue negative, on a scale symmetric about zero.
+    """
+    w = _np(kernel)
+    fig, ax = _new_axes(ax, (2.6, 2.6))
+    lim = float(np.abs(w).max()) or 1.0
+    ax.imshow(w, cmap=cmap, vmin=-lim, vmax=lim)
+    if annotate:
+        fs = 10 if w.shape[0] <= 3 else 7
+        for (i, j), v in np.ndenumerate(w):
+            ax.text(j, i, _fraction(v), ha="center", va="center", fontsize=fs,
+                    color="white" if abs(v) > 0.6 * lim else "black")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    if title:
+        ax.set_title(title, fontsize=10)
+    return fig
+
+
+def kernel_matrices(kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[str, str] = KERNEL_TITLES,
+                    ncols: int = 4, size: float = 2.4) -> "Figure":
+    """Every kernel of ``kernels`` drawn with :func:`plot_kernel`, one panel each."""
+    names = list(kernels)
+    fig, axes = _grid(len(names), ncols, size)
+    for ax, name in zip(axes, names):
+        plot_kernel(kernels[name], ax=ax, title=titles.get(name, name))
+    fig.tight_layout()
+    return fig
+
+
+def kernel_gallery(image: ArrayLike, kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[str, str] = KERNEL_TITLES,
+                   ncols: int = 4, size: float = 2.8, clip: bool = True, suptitle: Optional[str] = None,
+                   cmap: str = "gray") -> "Figure":
+    """The image filtered by every kernel (with :func:`lenet.kernels.apply_kernel`), one panel each.
+
+    This is what one convolutional feature map computes before its bias and squashing function
+    (LeCun et al. 1998, Sec. II.A), with hand-made rather than learned weights. ``clip`` clamps each
+    result to the input's range so that edge maps and blurs share one grey scale.
+    """
+    names = list(kernels)
+    fig, axes = _grid(len(names), ncols, size, extra_h=0.4 if suptitle else 0.0)
+    lo, hi = float(_np(image).min()), float(_np(image).max())
+    for ax, name in zip(axes, names):
+        out = apply_kernel(image, kernels[name], clip=clip)
+        ax.imshow(_np(out), cmap=cmap, vmin=lo if clip else None, vmax=hi if clip else None)
+        ax.set_title(titles.get(name, name), fontsize=10)
+        ax.set_xticks([])
+        ax.set_yticks([])
+    if suptitle:
+        fig.suptitle(suptitle)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- chapter 3
+
+
+def pooling_grid(x: ArrayLike, kernel_size: int = 2, mode: str = "max", coefficient: float = 1.0, bias: float = 0.0,
+                 size: float = 0.55) -> "Figure":
+    """A small worked example of pooling: the input with its windows outlined, and the output,
+    every value written in.
+
+    ``mode`` is 'max' (the winner of each window is highlighted), 'avg', or 'sum' -- the 1998
+    subsampling before its squashing function, ``coefficient`` x (window sum) + ``bias``
+    (LeCun et al. 1998, Sec. II.B, layer S2).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import Rectangle
+
+    if mode not in ("max", "avg", "sum"):
+        raise ValueError(f"mode must be 'max', 'avg' or 'sum', got {mode!r}")
+    a = _np(x)
+    if a.ndim != 2:
+        raise ValueError(f"pooling_grid expects a 2-D array, got shape {a.shape}")
+    k = kernel_size
+    oh, ow = a.shape[0] // k, a.shape[1] // k
+    blocks = a[: oh * k, : ow * k].reshape(oh, k, ow, k).transpose(0, 2, 1, 3).reshape(oh, ow, k * k)
+    if mode == "max":
+        out = blocks.max(-1)
+    elif mode == "avg":
+        out = blocks.mean(-1)
+    else:
+        out = coefficient * blocks.sum(-1) + bias
+    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(size * (a.shape[1] + ow) + 1.5, size * a.shape[0] + 0.9),
+                                        gridspec_kw={"width_ratios": [a.shape[1], max(ow, 1)]})
+    ax_in.imshow(a, cmap="Blues", vmin=a.min() - 0.2 * (np.ptp(a) or 1), vmax=a.max() + 1.2 * (np.ptp(a) or 1))
+    ax_out.imshow(out, cmap="Oranges", vmin=out.min() - 0.2 * (np.ptp(out) or 1), vmax=out.max() + 1.2 * (np.ptp(out) or 1))
+    for (i, j), v in np.ndenumerate(a):
+        winner = False
+        if mode == "max" and i < oh * k and j < ow * k:
+            bi, bj = i // k, j // k
+            winner = int(blocks[bi, bj].argmax()) == (i % k) * k + (j % k)
+        ax_in.text(j, i, _fraction(v) if float(v).is_integer() else f"{v:.2f}", ha="center", va="center",
+                   fontsize=11 if winner else 10, fontweight="bold" if winner else "normal",
+                   color="crimson" if winner else "black")
+    for (i, j), v in np.ndenumerate(out):
+        ax_out.text(j, i, f"{v:g}" if float(v).is_integer() else f"{v:.2f}", ha="center", va="center", fontsize=10)
+        ax_in.add_patch(Rectangle((j * k - 0.5, i * k - 0.5), k, k, fill=False, edgecolor="black", linewidth=2))
+    for ax in (ax_in, ax_out):
+        ax.set_xticks([])
+        ax.set_yticks([])
+    ax_in.set_title(f"input {a.shape[0]}x{a.shape[1]}, windows {k}x{k}", fontsize=10)
+    names = {"max": "max pooling", "avg": "average pooling", "sum": f"{coefficient:g} x sum + {bias:g}"}
+    ax_out.set_title(f"{names[mode]}: {oh}x{ow}", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def squashing_functions(ax: Optional["Axes"] = None, a_max: float = 4.0) -> "Figure":
+    """The logistic sigmoid, tanh, and the squashing function of LeNet-5,
+    f(a) = 1.7159 tanh(2a/3) (LeCun et al. 1998, Sec. II.B, Eq. 6 and Appendix A).
+
+    The points f(1) = 1 and f(-1) = -1 are marked: the constants are chosen so that the targets
+    +-1 sit where the second derivative of f is largest, and the gain near 0 is close to 1.
+    """
+    from .pooling import ScaledTanh
+
+    fig, ax = _new_axes(ax, (6.0, 3.8))
+    a = torch.linspace(-a_max, a_max, 401)
+    f = ScaledTanh()
+    ax.plot(a, torch.sigmoid(a), label="logistic sigmoid 1/(1+exp(-a))", color="0.5", linestyle="--")
+    ax.plot(a, torch.tanh(a), label="tanh(a)", color=KIND_COLOURS["conv"])
+    ax.plot(a, f(a), label=f"{f.amplitude} tanh({Fraction(f.slope).limit_denominator(10)} a)  (LeNet-5)",
+            color=KIND_COLOURS["output"], linewidth=2)
+    pts = torch.tensor([-1.0, 1.0])
+    ax.plot(pts, f(pts), "o", color=KIND_COLOURS["output"])
+    for p in pts.tolist():
+        ax.annotate(f"f({p:g}) = {float(f(torch.tensor(p))):.3f}", (p, float(f(torch.tensor(p)))),
+                    textcoords="offset points", xytext=(10 if p > 0 else -95, -15 if p > 0 else 8), fontsize=9)
+    ax.axhline(0, color="0.8", linewidth=0.8)
+    ax.axvline(0, color="0.8", linewidth=0.8)
+    ax.set_xlabel("weighted sum a")
+    ax.set_ylabel("state f(a)")
+    ax.set_title("Squashing functions")
+    ax.legend(fontsize=8, loc="lower right")
+    return fig
+
+
+# --------------------------------------------------------------------------- chapter 4
+
+
+def connection_table(table: Sequence[Sequence[int]] = C3_TABLE,
+                     groups: Optional[Sequence[Tuple[str, Sequence[int]]]] = C3_GROUPS,
+                     in_maps: int = 6, ax: Optional["Axes"] = None, title: Optional[str] = None,
+                     in_label: str = "S2 feature map", out_label: str = "C3 feature map") -> "Figure":
+    """Table I of LeCun et al. (1998), Sec. II.B: which S2 maps (rows) each C3 map (columns) reads.
+
+    An X marks a connection, exactly where :func:`lenet.c3.connection_mask` is True; the columns of
+    each of the four groups of ``groups`` are shaded in one colour and named underneath. Pass
+    ``groups=None`` for a table without groups (a dense or a home-made one), and ``in_label`` /
+    ``out_label`` to name other layers than S2 and C3.
+    """
+    from matplotlib.patches import Rectangle
+
+    mask = connection_mask(table, in_maps).numpy()
+    n_in, n_out = mask.shape
+    fig, ax = _new_axes(ax, (0.5 * n_out + 1.6, 0.5 * n_in + 1.9))
+    if groups:
+        for g, (name, cols) in enumerate(groups):
+            cols = list(cols)
+            colour = GROUP_COLOURS[g % len(GROUP_COLOURS)]
+            for c in cols:
+                ax.add_patch(Rectangle((c - 0.5, -0.5), 1, n_in, facecolor=colour, edgecolor="none"))
+            lo, hi = min(cols), max(cols)
+            ax.add_patch(Rectangle((lo - 0.5, -0.5), hi - lo + 1, n_in, fill=False, edgecolor="0.25", linewidth=1.6))
+            ax.text((lo + hi) / 2, n_in - 0.3, name.replace(" S2 maps", ""), ha="center", va="top",
+                    fontsize=9, clip_on=False)
+    for (i, j), on in np.ndenumerate(mask):
+        if on:
+            ax.text(j, i, "X", ha="center", va="center", fontsize=11, fontweight="bold")
+    ax.set_xticks(range(n_out))
+    ax.set_yticks(range(n_in))
+    ax.set_xticks(np.arange(-0.5, n_out, 1), minor=True)
+    ax.set_yticks(np.arange(-0.5, n_in, 1), minor=True)
+    ax.grid(which="minor", color="0.75", linewidth=0.6)
+    ax.tick_params(which="minor", length=0)
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    ax.set_xlabel(out_label)
+    ax.set_ylabel(in_label)
+    ax.set_xlim(-0.5, n_out - 0.5)
+    ax.set_ylim(n_in - 0.5, -0.5)
+    ax.set_title(title or f"Connection table: {int(mask.sum())} of {mask.size} possible S2-C3 connections", pad=10)
+    fig.tight_layout()
+    return fig
+
+
+__all__ = [
+    "KIND_COLOURS", "GROUP_COLOURS", "layer_kind", "architecture_diagram", "show_digits", "show_images",
+    "plot_feature_maps", "plot_kernel", "kernel_matrices", "kernel_gallery", "pooling_grid",
+    "squashing_functions", "connection_table",
+]
