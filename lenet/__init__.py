@@ -10,7 +10,10 @@ Modules (each small, each citing the part of LeCun et al. 1998 it implements):
 * :mod:`lenet.summary` -- per-layer shapes, parameters and connections, computed;
 * :mod:`lenet.data` -- MNIST as tensors, fetched once and verified; device-resident batches;
 * :mod:`lenet.train` -- training, evaluation, checkpoints;
-* :mod:`lenet.viz` -- figures; :mod:`lenet.exercises` -- checkers for the exercises.
+* :mod:`lenet.viz`, :mod:`lenet.widgets` -- figures and interactive explorers (chapters 1-4);
+* :mod:`lenet.report` -- figures and tables of training runs; :mod:`lenet.results` -- their records;
+* :mod:`lenet.draw` -- draw a digit (ASCII art or a grid) and classify it;
+* :mod:`lenet.exercises` -- checkers for the exercises.
 
 Importing the package downloads nothing and touches no global state.
 """

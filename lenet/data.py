@@ -188,12 +188,16 @@ def md5_file(path: PathLike, chunk: int = 1 << 20) -> str:
 # --------------------------------------------------------------------------- fetching
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: PathLike, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file in the same directory and a rename,
+    so that readers never see a half-written file, even if the writer is interrupted."""
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".part", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -206,7 +210,7 @@ def _store_verified(directory: Path, name: str, raw: bytes, source: str) -> None
     if digest != MNIST_MD5[name]:
         raise ChecksumError(f"{name} from {source}: md5 {digest}, expected {MNIST_MD5[name]}")
     parse_idx(raw, f"{name} from {source}")
-    _atomic_write(directory / name, raw)
+    atomic_write(directory / name, raw)
 
 
 def _http_get(url: str, timeout: float) -> bytes:
@@ -545,7 +549,7 @@ def describe(directory: PathLike) -> str:
 
 __all__ = [
     "DATA_DIR_ENV", "MNIST_FILES", "MNIST_MD5", "IDXError", "DatasetNotFoundError", "ChecksumError",
-    "default_data_dir", "mnist_dir", "parse_idx", "read_idx", "md5_file", "fetch_mnist", "verify_mnist",
+    "default_data_dir", "mnist_dir", "atomic_write", "parse_idx", "read_idx", "md5_file", "fetch_mnist", "verify_mnist",
     "Split", "load_idx_dataset", "load_mnist", "load_dataset_dir", "pad_to_32", "normalize_paper",
     "normalize_meanstd", "normalize_unit", "make_transform", "DeviceLoader", "describe",
 ]

@@ -191,7 +191,11 @@ def _sync(device: torch.device) -> None:
 
 
 def _autocast(device: torch.device, enabled: bool):
-    if enabled and device.type == "cuda":
+    """bf16 autocast on a CUDA GPU that supports it (Ampere and newer); otherwise full precision.
+
+    bf16 keeps float32's exponent range, so no loss scaling is needed; GPUs without bf16 (a T4,
+    say) simply train in float32."""
+    if enabled and device.type == "cuda" and torch.cuda.is_bf16_supported():
         return torch.autocast("cuda", dtype=torch.bfloat16)
     return contextlib.nullcontext()
 
@@ -219,11 +223,14 @@ def evaluate(model: nn.Module, loader: DeviceLoader, amp: bool = False) -> Tuple
 
 @torch.inference_mode()
 def predict(model: nn.Module, images: torch.Tensor, normalization: Optional[str] = None, batch_size: int = 2000) -> torch.Tensor:
-    """Predicted digits for uint8 images (N, 28, 28), prepared the way ``model`` expects."""
+    """Predicted digits for uint8 images (N, 28, 28), prepared the way ``model`` was trained:
+    ``normalization`` if given, else the ``normalization`` attribute that :func:`build_model` and
+    :func:`load_checkpoint` set, else the model class's default."""
     base = getattr(model, "_orig_mod", model)
     if images.ndim == 2:
         images = images.unsqueeze(0)
-    transform = make_transform(normalization or base.default_normalization, pad=base.input_size == 32)
+    normalization = normalization or getattr(base, "normalization", None) or base.default_normalization
+    transform = make_transform(normalization, pad=base.input_size == 32)
     device = next(model.parameters()).device
     was_training = model.training
     model.eval()
@@ -245,9 +252,12 @@ def fit(
     Training stops early once ``config.target_acc`` is reached only if ``on_epoch`` raises
     ``StopIteration``; by default every epoch runs.
     """
-    from tqdm.auto import tqdm
-
     device = train_loader.device
+    if config.progress:
+        from tqdm.auto import tqdm
+    else:
+        def tqdm(iterable, **_kwargs):
+            return iterable
     base = getattr(model, "_orig_mod", model)
     optimizer = make_optimizer(model, config)
     scheduler, step_every = make_scheduler(optimizer, config, len(train_loader))
@@ -264,8 +274,7 @@ def fit(
         loss_sum = torch.zeros((), device=device)
         correct = torch.zeros((), device=device, dtype=torch.long)
         seen = 0
-        batches = tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False,
-                       disable=not config.progress, unit="batch")
+        batches = tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, unit="batch")
         for x, y in batches:
             if config.channels_last:
                 x = x.contiguous(memory_format=torch.channels_last)
@@ -335,6 +344,7 @@ def build_model(config: TrainConfig, device: torch.device) -> nn.Module:
     """The model named by ``config``, seeded, on ``device`` (channels-last if asked)."""
     torch.manual_seed(config.seed)
     model = get_model(config.model, **config.model_kwargs).to(device)
+    model.normalization = config.normalization or model.default_normalization
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
     return model
@@ -448,6 +458,7 @@ def load_checkpoint(
                 f"load_checkpoint without a model"
             )
     base = getattr(model, "_orig_mod", model)
+    base.normalization = (payload.get("config") or {}).get("normalization") or base.default_normalization
     try:
         base.load_state_dict(payload["state_dict"])
     except RuntimeError as exc:

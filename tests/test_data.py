@@ -171,7 +171,7 @@ def test_interrupted_write_leaves_no_half_file(tmp_path, monkeypatch):
 
     monkeypatch.setattr(data.os, "fdopen", failing_fdopen)
     with pytest.raises(Boom):
-        data._atomic_write(tmp_path / "file", b"0123456789")
+        data.atomic_write(tmp_path / "file", b"0123456789")
     assert list(tmp_path.iterdir()) == []
 
 

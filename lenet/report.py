@@ -1,0 +1,466 @@
+"""Figures and tables for chapters 5-8: digit bitmaps, training curves, confusion matrices,
+grids of digits and the table of results.
+
+Every function computes from its arguments (a model's outputs, a :class:`lenet.train.History`,
+records from :mod:`lenet.results`); nothing is typed in by hand. Figures are returned so a
+notebook can save or adjust them; no text inside a figure is anything but ASCII.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+
+from .rbf import DIGIT_BITMAPS
+
+#: The test error of LeNet-5 without distortions reported by LeCun et al. (1998), Sec. III.C.
+PAPER_TEST_ERROR = 0.0095
+#: The same network trained with distorted (augmented) training images, Sec. III.C.
+PAPER_TEST_ERROR_DISTORTED = 0.0080
+
+
+def _plain_log_axis(axis) -> None:
+    """Tick labels of a log axis as plain numbers (2, 3, 5, 10 rather than 2 x 10^0)."""
+    from matplotlib.ticker import FuncFormatter
+
+    def minor(v, _):
+        lo, hi = sorted(abs(t) for t in axis.get_view_interval())
+        decades = math.log10(hi / lo) if lo > 0 else math.inf
+        lead = f"{v:e}"[0]
+        if decades < 1.2 or (decades < 2.5 and lead in "25"):
+            return f"{v:g}"
+        return ""
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    axis.set_minor_formatter(FuncFormatter(minor))
+
+
+def _np(x) -> np.ndarray:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+# --------------------------------------------------------------------------- chapter 5
+
+
+def plot_bitmaps(bitmaps: Optional[torch.Tensor] = None, labels: Optional[Sequence[str]] = None,
+                 ncols: int = 10, cell: float = 0.9):
+    """The RBF centres as pictures: +1 (ink) black, -1 (background) white, as in Fig. 3 of the
+    paper. ``bitmaps`` is (K, 12, 7) or (K, 84); default :data:`lenet.rbf.DIGIT_BITMAPS`."""
+    b = _np(DIGIT_BITMAPS if bitmaps is None else bitmaps).reshape(-1, 12, 7)
+    k = b.shape[0]
+    labels = [str(i) for i in range(k)] if labels is None else list(labels)
+    ncols = min(ncols, k)
+    nrows = -(-k // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, cell * 12 / 7 * nrows + 0.3), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if i >= k:
+            ax.axis("off")
+            continue
+        ax.imshow(b[i], cmap="gray_r", vmin=-1, vmax=1)
+        # thin grid lines between the 84 cells
+        ax.set_xticks(np.arange(-0.5, 7, 1), minor=True)
+        ax.set_yticks(np.arange(-0.5, 12, 1), minor=True)
+        ax.grid(which="minor", color="0.75", linewidth=0.4)
+        ax.tick_params(which="minor", length=0)
+        ax.set_title(labels[i], fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def bitmap_distances(bitmaps: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """(K, K) squared Euclidean distances between the flattened bitmaps. For +-1 vectors this is
+    4 x (number of cells in which two bitmaps differ)."""
+    b = DIGIT_BITMAPS if bitmaps is None else torch.as_tensor(bitmaps)
+    b = b.reshape(b.shape[0], -1).double()
+    return ((b[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+
+
+def plot_matrix(matrix, ax=None, title: str = "", xlabel: str = "", ylabel: str = "",
+                labels: Optional[Sequence[str]] = None, fmt: str = "{:.0f}", cmap: str = "viridis",
+                log: bool = False):
+    """A square matrix as a heat map with every entry written in its cell."""
+    m = _np(matrix).astype(float)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.2, 4.6))
+    else:
+        fig = ax.figure
+    shown = np.log1p(m) if log else m
+    im = ax.imshow(shown, cmap=cmap)
+    n = m.shape[0]
+    labels = [str(i) for i in range(n)] if labels is None else list(labels)
+    ax.set_xticks(range(m.shape[1]), labels[: m.shape[1]])
+    ax.set_yticks(range(n), labels[:n])
+    hi = shown.max() if shown.size else 0
+    for i in range(n):
+        for j in range(m.shape[1]):
+            ax.text(j, i, fmt.format(m[i, j]), ha="center", va="center", fontsize=7,
+                    color="black" if shown[i, j] > 0.6 * hi else "white")
+    ax.set_title(title)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="log(1 + count)" if log else None)
+    fig.tight_layout()
+    return fig
+
+
+def plot_squash(amplitude: float = 1.7159, slope: float = 2.0 / 3.0, ax=None):
+    """The scaled tanh f(a) = A tanh(S a) with its second derivative, and where |f''| peaks
+    (Appendix A of the paper: at a = +-1, where f(a) = +-1)."""
+    a = torch.linspace(-4, 4, 801, dtype=torch.float64)
+    t = torch.tanh(slope * a)
+    f = amplitude * t
+    f2 = -2 * amplitude * slope ** 2 * t * (1 - t ** 2)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 3.6))
+    else:
+        fig = ax.figure
+    ax.plot(a, f, label="f(a) = 1.7159 tanh(2a/3)")
+    ax.plot(a, f2, label="f''(a)")
+    peak = float(a[torch.argmax(f2.abs() * (a > 0))])
+    for s in (-1, 1):
+        ax.axvline(s * peak, color="0.6", linestyle=":", linewidth=1)
+        ax.plot([s], [s], "ko", markersize=4)
+    ax.axhline(0, color="0.8", linewidth=0.8)
+    ax.set_xlabel("a (weighted sum)")
+    ax.set_title("targets +-1 = f(+-1), where |f''| is largest")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_f6_states(images, states, penalties, ncols: Optional[int] = None, bitmaps: Optional[torch.Tensor] = None):
+    """For each input digit: the digit, F6's 84 outputs drawn as a 12x7 picture, and the bitmap of
+    the class with the smallest penalty (the network's answer), with that penalty."""
+    imgs = _np(images)
+    if imgs.ndim == 4:
+        imgs = imgs[:, 0]
+    st = _np(states).reshape(-1, 12, 7)
+    pen = torch.as_tensor(penalties).detach().cpu()
+    bm = _np(DIGIT_BITMAPS if bitmaps is None else bitmaps).reshape(-1, 12, 7)
+    n = imgs.shape[0]
+    ncols = ncols or n
+    fig, axes = plt.subplots(3, n, figsize=(1.15 * n, 5.2), squeeze=False)
+    for k in range(n):
+        best = int(pen[k].argmin())
+        panels = ((imgs[k], "gray_r", None, "input"), (st[k], "gray_r", (-1.7159, 1.7159), "F6 state"),
+                  (bm[best], "gray_r", (-1, 1), f"bitmap {best}\ny = {float(pen[k, best]):.1f}"))
+        for row, (pic, cmap, lim, title) in enumerate(panels):
+            ax = axes[row, k]
+            if lim is None:
+                ax.imshow(pic, cmap=cmap)
+            else:
+                ax.imshow(pic, cmap=cmap, vmin=lim[0], vmax=lim[1])
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if row or k == 0:
+                ax.set_title(title, fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_map_loss(y_correct: float = 5.0, js: Sequence[float] = (0.0, 0.1, 1.0, 3.0), wrong=None):
+    """The MAP loss of one example (Eq. 9) and the push it gives a wrong class, as functions of
+    the penalty y of the nine wrong classes (all equal), the correct class's penalty fixed at
+    ``y_correct``; one curve per j, plus j = infinity (softmax cross-entropy on -y)."""
+    from .rbf import map_loss
+    import torch.nn.functional as F
+
+    y = torch.linspace(0.0, 20.0, 401, dtype=torch.float64) if wrong is None else torch.as_tensor(wrong, dtype=torch.float64)
+    fig, (ax_l, ax_g) = plt.subplots(1, 2, figsize=(10, 3.8))
+    target = torch.zeros(len(y), dtype=torch.long)
+    for k, j in enumerate(list(js) + [math.inf]):
+        pen = torch.cat([torch.full((len(y), 1), y_correct, dtype=torch.float64), y[:, None].repeat(1, 9)], 1)
+        pen.requires_grad_(True)
+        if math.isinf(j):
+            loss = F.cross_entropy(-pen, target, reduction="none")
+            label = "j = inf (cross-entropy)"
+        else:
+            loss = map_loss(pen, target, j, reduction="none")
+            label = f"j = {j:g}"
+        (grad,) = torch.autograd.grad(loss.sum(), pen)
+        style = "--" if math.isinf(j) else "-"
+        ax_l.plot(y, loss.detach(), style, color=f"C{k}", label=label)
+        ax_g.plot(y, -grad[:, 1], style, color=f"C{k}", label=label)
+    for ax in (ax_l, ax_g):
+        ax.axvline(y_correct, color="0.6", linestyle=":", linewidth=1)
+        ax.set_xlabel("penalty y of each of the 9 wrong classes")
+        ax.grid(alpha=0.3, which="both")
+    ax_l.set_ylabel("loss of the example")
+    ax_l.set_title(f"MAP loss, correct penalty = {y_correct:g}")
+    ax_g.set_yscale("log")
+    ax_g.set_ylim(1e-9, 1)
+    ax_g.set_ylabel("push on one wrong class, -dE/dy")
+    ax_g.set_title("how hard a wrong class is pushed up")
+    ax_l.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- training curves
+
+
+def _as_histories(histories) -> Dict[str, object]:
+    if isinstance(histories, Mapping):
+        return dict(histories)
+    return {"": histories}
+
+
+def plot_history(histories, reference_error: Optional[float] = None, reference_label: str = "",
+                 figsize: Tuple[float, float] = (10, 3.6)):
+    """Training curves: loss (train solid, test dashed) and test error in percent, per epoch.
+
+    ``histories`` is one :class:`lenet.train.History` or a dict ``{label: History}``. With
+    ``reference_error`` (a fraction) a horizontal line marks it on the error panel.
+    """
+    hs = _as_histories(histories)
+    fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=figsize)
+    for i, (label, h) in enumerate(hs.items()):
+        color = f"C{i}"
+        ep = [r["epoch"] for r in h.epochs]
+        ax_loss.plot(ep, [r["train_loss"] for r in h.epochs], "-o", color=color, markersize=3,
+                     label=f"{label} train".strip())
+        te = [(r["epoch"], r["test_loss"]) for r in h.epochs if r.get("test_loss") is not None]
+        if te:
+            ax_loss.plot(*zip(*te), "--s", color=color, markersize=3, label=f"{label} test".strip())
+        tr_err = [100 * (1 - r["train_acc"]) for r in h.epochs]
+        ax_err.plot(ep, tr_err, "-o", color=color, markersize=3, label=f"{label} train".strip())
+        te_err = [(r["epoch"], 100 * (1 - r["test_acc"])) for r in h.epochs if r.get("test_acc") is not None]
+        if te_err:
+            ax_err.plot(*zip(*te_err), "--s", color=color, markersize=3, label=f"{label} test".strip())
+    if reference_error is not None:
+        ax_err.axhline(100 * reference_error, color="k", linestyle=":", linewidth=1.2,
+                       label=reference_label or f"{100 * reference_error:.2f}%")
+    ax_loss.set_xlabel("epoch")
+    ax_loss.set_ylabel("loss")
+    ax_loss.set_yscale("log")
+    _plain_log_axis(ax_loss.yaxis)
+    ax_loss.set_title("loss")
+    ax_err.set_xlabel("epoch")
+    ax_err.set_ylabel("error (%)")
+    ax_err.set_yscale("log")
+    _plain_log_axis(ax_err.yaxis)
+    ax_err.set_title("error rate")
+    for ax in (ax_loss, ax_err):
+        ax.legend(fontsize=8)
+        ax.grid(alpha=0.3, which="both")
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.tight_layout()
+    return fig
+
+
+def plot_test_error(histories, reference_error: Optional[float] = PAPER_TEST_ERROR,
+                    reference_label: str = "paper, no distortions (0.95%)", ax=None):
+    """Test error in percent after each epoch, with the paper's 0.95% as a horizontal line."""
+    hs = _as_histories(histories)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(6.5, 3.8))
+    else:
+        fig = ax.figure
+    for i, (label, h) in enumerate(hs.items()):
+        pts = [(r["epoch"], 100 * (1 - r["test_acc"])) for r in h.epochs if r.get("test_acc") is not None]
+        ax.plot(*zip(*pts), "-o", color=f"C{i}", label=label or "this run")
+    if reference_error is not None:
+        ax.axhline(100 * reference_error, color="k", linestyle="--", linewidth=1.2, label=reference_label)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test error (%)")
+    ax.set_yscale("log")
+    _plain_log_axis(ax.yaxis)
+    ax.grid(alpha=0.3, which="both")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- confusion matrix
+
+
+def confusion_matrix(labels: torch.Tensor, preds: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
+    """(num_classes, num_classes) counts: row = true digit, column = predicted digit."""
+    labels = torch.as_tensor(labels).long().cpu().view(-1)
+    preds = torch.as_tensor(preds).long().cpu().view(-1)
+    if labels.shape != preds.shape:
+        raise ValueError(f"labels and preds must have the same length, got {labels.numel()} and {preds.numel()}")
+    if labels.numel() and (min(labels.min(), preds.min()) < 0 or max(labels.max(), preds.max()) >= num_classes):
+        raise ValueError(f"labels and predictions must lie in 0..{num_classes - 1}")
+    return torch.bincount(labels * num_classes + preds, minlength=num_classes * num_classes).view(num_classes, num_classes)
+
+
+def most_confused(cm: torch.Tensor, k: int = 5) -> List[Tuple[int, int, int]]:
+    """The ``k`` largest off-diagonal entries as (true, predicted, count), largest first
+    (ties broken by true digit, then predicted digit)."""
+    n = cm.shape[0]
+    pairs = [(int(cm[i, j]), i, j) for i in range(n) for j in range(n) if i != j and int(cm[i, j]) > 0]
+    pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
+    return [(i, j, c) for c, i, j in pairs[:k]]
+
+
+def plot_confusion_matrix(cm: torch.Tensor, ax=None, title: str = "confusion matrix (test set)"):
+    """The confusion matrix with counts in the cells, colours on a log scale so that the few
+    errors show next to the large diagonal."""
+    return plot_matrix(cm, ax=ax, title=title, xlabel="predicted digit", ylabel="true digit", log=True)
+
+
+# --------------------------------------------------------------------------- grids of digits
+
+
+def plot_digits(images, titles: Optional[Sequence[str]] = None, ncols: int = 8,
+                colors: Optional[Sequence[str]] = None, cell: float = 1.15, suptitle: str = ""):
+    """A grid of 28x28 (or any HxW) images, ink dark on white, each with a title."""
+    imgs = _np(images)
+    if imgs.ndim == 4:
+        imgs = imgs[:, 0]
+    n = imgs.shape[0]
+    if n == 0:
+        fig, ax = plt.subplots(figsize=(3, 1))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "(no images)", ha="center", va="center")
+        return fig
+    ncols = max(1, min(ncols, n))
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, (cell + 0.25) * nrows), squeeze=False)
+    for i, ax in enumerate(axes.flat):
+        ax.axis("off")
+        if i >= n:
+            continue
+        ax.imshow(imgs[i], cmap="gray_r")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8, color=(colors[i] if colors is not None else "black"))
+    if suptitle:
+        fig.suptitle(suptitle, fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def misclassified(labels: torch.Tensor, preds: torch.Tensor) -> torch.Tensor:
+    """Indices (in order) of the examples whose prediction differs from the label."""
+    return torch.nonzero(torch.as_tensor(preds).cpu() != torch.as_tensor(labels).cpu()).view(-1)
+
+
+def plot_misclassified(images, labels, preds, max_n: int = 32, ncols: int = 8):
+    """The first ``max_n`` misclassified digits, titled 'pred p (true t)'."""
+    idx = misclassified(labels, preds)[:max_n]
+    titles = [f"pred {int(preds[i])} (true {int(labels[i])})" for i in idx]
+    return plot_digits(images[idx], titles, ncols=ncols, colors=["C3"] * len(idx), cell=1.25)
+
+
+def plot_predictions(images, preds, labels=None, ncols: int = 10):
+    """Digits titled with the predicted label; red where ``labels`` say the prediction is wrong."""
+    titles = [f"pred {int(p)}" for p in preds]
+    colors = None
+    if labels is not None:
+        colors = ["black" if int(p) == int(t) else "C3" for p, t in zip(preds, labels)]
+    return plot_digits(images, titles, ncols=ncols, colors=colors)
+
+
+def plot_records_by_epoch(records, ax=None, reference_error: Optional[float] = PAPER_TEST_ERROR):
+    """Test error after each epoch of each record (from ``test_acc_per_epoch``), log scale,
+    with the paper's 0.95% as a dashed line."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+    else:
+        fig = ax.figure
+    for i, r in enumerate(records):
+        points = [(e + 1, 100 * (1 - a)) for e, a in enumerate(r.test_acc_per_epoch) if a is not None]
+        if points:
+            ax.plot(*zip(*points), "-o", color=f"C{i}", markersize=4, label=r.name)
+    if reference_error is not None:
+        ax.axhline(100 * reference_error, color="k", linestyle="--", linewidth=1,
+                   label=f"paper ({100 * reference_error:.2f}%)")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("test error (%)")
+    ax.set_yscale("log")
+    _plain_log_axis(ax.yaxis)
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+# --------------------------------------------------------------------------- results table
+
+
+def _fmt_time(s: Optional[float]) -> str:
+    if s is None:
+        return "-"
+    return f"{s:.1f} s" if s < 600 else f"{s / 60:.1f} min"
+
+
+def results_rows(records) -> List[Dict[str, str]]:
+    """One dict of formatted cells per record (the columns of :func:`results_table`)."""
+    rows = []
+    for r in records:
+        cfg = r.config or {}
+        rows.append({
+            "run": r.name,
+            "model": r.model,
+            "parameters": f"{r.parameters:,}",
+            "test accuracy": f"{100 * r.test_acc:.2f}%",
+            "test error": f"{100 * (1 - r.test_acc):.2f}%",
+            "epochs": str(r.epochs),
+            "training images": f"{cfg.get('train_subset') or 60000:,}",
+            "optimizer": f"{cfg.get('optimizer', '?')}, {cfg.get('schedule', '?')}",
+            "batch": str(cfg.get("batch_size", "?")),
+            "train time": _fmt_time(r.train_s),
+            "device": r.device,
+            "budget": r.budget or "-",
+        })
+    return rows
+
+
+def results_table(records, columns: Optional[Sequence[str]] = None, fmt: str = "markdown") -> str:
+    """The records as a table: ``fmt='markdown'`` (for ``IPython.display.Markdown``) or ``'text'``."""
+    rows = results_rows(records)
+    columns = list(columns) if columns is not None else (list(rows[0]) if rows else ["run"])
+    cells = [[row[c] for c in columns] for row in rows]
+    if fmt == "markdown":
+        right = {"parameters", "test accuracy", "test error", "epochs", "training images", "batch", "train time"}
+        lines = ["| " + " | ".join(columns) + " |",
+                 "| " + " | ".join("---:" if c in right else "---" for c in columns) + " |"]
+        lines += ["| " + " | ".join(row) + " |" for row in cells]
+        return "\n".join(lines)
+    if fmt == "text":
+        widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)]
+        lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)), "  ".join("-" * w for w in widths)]
+        lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+        return "\n".join(lines)
+    raise ValueError(f"fmt must be 'markdown' or 'text', got {fmt!r}")
+
+
+def plot_results(records, ax=None):
+    """Test error against training time (log scale), one labelled point per record."""
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 4))
+    else:
+        fig = ax.figure
+    markers = {"classic": "s", "modern": "o"}
+    for i, r in enumerate(records):
+        ax.scatter(max(r.train_s, 1e-3), 100 * (1 - r.test_acc), marker=markers.get(r.model, "^"), color=f"C{i}",
+                   s=45, label=f"{r.name} ({r.device})")
+    ax.axhline(100 * PAPER_TEST_ERROR, color="k", linestyle="--", linewidth=1, label="paper LeNet-5 (0.95%)")
+    ax.set_xscale("log")
+    _plain_log_axis(ax.xaxis)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("training time (s, log scale)")
+    ax.set_ylabel("test error (%)")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return fig
+
+
+__all__ = [
+    "PAPER_TEST_ERROR", "PAPER_TEST_ERROR_DISTORTED", "plot_bitmaps", "bitmap_distances", "plot_matrix",
+    "plot_squash", "plot_f6_states", "plot_map_loss", "plot_history", "plot_test_error", "confusion_matrix", "most_confused",
+    "plot_confusion_matrix", "plot_digits", "misclassified", "plot_misclassified", "plot_predictions",
+    "plot_records_by_epoch", "results_rows", "results_table", "plot_results",
+]
