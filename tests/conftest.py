@@ -1,7 +1,9 @@
 """Shared fixtures. MNIST comes from the normal cache (fetched once, by `python -m lenet data` in CI)."""
 
 import gzip
+import importlib.util
 import struct
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,3 +34,16 @@ def tiny_idx_dir(tmp_path):
         write_idx(tmp_path / f"{prefix}-images-idx3-ubyte", rng.integers(0, 256, (n, 28, 28)))
         write_idx(tmp_path / f"{prefix}-labels-idx1-ubyte", rng.integers(0, 10, (n,)))
     return tmp_path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def load_script(name: str):
+    """Import ``scripts/<name>.py`` as a module (the scripts are not a package)."""
+    path = ROOT / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_book_scripts_{name}", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module

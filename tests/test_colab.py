@@ -18,22 +18,15 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
+from conftest import load_script
+
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "_config.yml"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 GPU_NOTEBOOKS = ("06_lenet5_1998", "07_modern_lenet5")
 
 
-def _load_script(name: str):
-    path = ROOT / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"_book_scripts_{name}", path)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up
-    spec.loader.exec_module(module)
-    return module
-
-
-colab = _load_script("colab")
+colab = load_script("colab")
 
 each_notebook = pytest.mark.parametrize(
     "path", NOTEBOOKS or [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks/*.ipynb yet"))],
