@@ -9,7 +9,8 @@ Modules (each small, each citing the part of LeCun et al. 1998 it implements):
 * :mod:`lenet.models` -- ``LeNet5Classic`` (1998) and ``LeNet5Modern`` (the source tutorial);
 * :mod:`lenet.summary` -- per-layer shapes, parameters and connections, computed;
 * :mod:`lenet.data` -- MNIST as tensors, fetched once and verified; device-resident batches;
-* :mod:`lenet.train` -- training, evaluation, checkpoints;
+* :mod:`lenet.train` -- training, evaluation, checkpoints, the fast recipe;
+* :mod:`lenet.step` -- one training step, eager or recorded as a CUDA graph;
 * :mod:`lenet.viz`, :mod:`lenet.widgets` -- figures and interactive explorers (chapters 1-4);
 * :mod:`lenet.report` -- figures and tables of training runs; :mod:`lenet.results` -- their records;
 * :mod:`lenet.draw` -- draw a digit (ASCII art or a grid) and classify it;

@@ -29,6 +29,11 @@ class LeNet5Modern(nn.Module):
     fc2 120->84 -> ReLU -> fc3 84->10 logits. 61,706 parameters. Attribute names match the
     tutorial's, so its ``state_dict`` loads unchanged.
 
+    ``forward`` applies each max-pool *before* its ReLU. The function is the same, bit for bit:
+    ReLU is monotonic, so ``max(relu(a), relu(b)) == relu(max(a, b))``, and the gradients agree
+    too. It is only cheaper: the ReLU then runs on a quarter of the values. ``forward_as_written``
+    keeps the tutorial's order for comparison; a test checks that the two agree exactly.
+
     Shape: (N, 1, 28, 28) -> (N, 10).
     """
 
@@ -48,8 +53,18 @@ class LeNet5Modern(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_input(x, self.input_size, type(self).__name__)
+        x = torch.relu(self.pool1(self.conv1(x)))  # pool, then ReLU: same values, 4x fewer ReLUs
+        x = torch.relu(self.pool2(self.conv2(x)))
+        return self._head(x)
+
+    def forward_as_written(self, x: torch.Tensor) -> torch.Tensor:
+        """The tutorial's order, ``pool(relu(conv(x)))``; equal to :meth:`forward`."""
+        _check_input(x, self.input_size, type(self).__name__)
         x = self.pool1(torch.relu(self.conv1(x)))
         x = self.pool2(torch.relu(self.conv2(x)))
+        return self._head(x)
+
+    def _head(self, x: torch.Tensor) -> torch.Tensor:
         x = torch.flatten(x, 1)
         x = torch.relu(self.fc1(x))
         x = torch.relu(self.fc2(x))

@@ -40,9 +40,10 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def load_script(name: str):
-    """Import ``scripts/<name>.py`` as a module (the scripts are not a package)."""
-    path = ROOT / "scripts" / f"{name}.py"
-    spec = importlib.util.spec_from_file_location(f"_book_scripts_{name}", path)
+    """Import ``scripts/<name>.py`` (or a path relative to the repository, such as
+    ``benchmarks/time_to_accuracy.py``) as a module; the scripts are not a package."""
+    path = ROOT / name if name.endswith(".py") else ROOT / "scripts" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(f"_book_scripts_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)

@@ -1,10 +1,12 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import pytest
 
 from lenet.cli import main
+from lenet.train import fast_config
 
 SUBCOMMANDS = ["data", "summary", "train", "eval"]
 
@@ -62,7 +64,25 @@ def test_classic_defaults_are_the_full_schedule(monkeypatch):
     assert (cfg.epochs, cfg.schedule, cfg.model, cfg.optimizer) == (20, "paper", "classic", "adam")
 
 
+def test_fast_flag_runs_the_fast_recipe_and_options_override_it(monkeypatch):
+    seen = []
+
+    def fake_train(config, data=None):
+        seen.append(config)
+        raise SystemExit(0)
+
+    monkeypatch.setattr("lenet.train.train", fake_train)
+    monkeypatch.setattr("lenet.cli._load_data", lambda d: (None, None))
+    for argv in (["train", "--fast", "--device", "cpu"], ["train", "--fast", "--epochs", "3", "--device", "cpu", "--cuda-graph"]):
+        with pytest.raises(SystemExit):
+            main(argv)
+    fast, longer = seen
+    assert fast == replace(fast_config(), device="cpu", target_acc=99.0, progress=True)
+    assert (longer.epochs, longer.eval_every, longer.cuda_graph, longer.batch_size) == (3, 3, True, 256)
+
+
 @pytest.mark.parametrize("args,needle", [
+    (["train", "--fast", "--model", "classic"], "--fast is the modern model's recipe"),
     (["train", "--model", "resnet"], "invalid choice: 'resnet'"),
     (["train", "--epochs", "0"], "expected a positive integer"),
     (["train", "--lr", "abc"], "expected a positive number"),

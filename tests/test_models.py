@@ -1,6 +1,7 @@
 import pytest
 import torch
 
+from conftest import load_script
 from lenet.models import LeNet5Classic, LeNet5Modern, count_parameters, get_model
 from lenet.summary import format_table, layer_table, totals
 
@@ -33,6 +34,26 @@ def test_modern_is_the_tutorials_model():
         "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
         "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]
     assert "60,000" not in format_table(layer_table(model)) and "61,706" in format_table(layer_table(model))
+
+
+def test_modern_pools_before_relu_without_changing_the_function():
+    """forward (pool, then ReLU) equals the tutorial's order and its verbatim class, values and gradients."""
+    torch.manual_seed(0)
+    model = LeNet5Modern()
+    verbatim = load_script("benchmarks/time_to_accuracy.py").LeNet5()
+    verbatim.load_state_dict(model.state_dict())
+    x = torch.randn(64, 1, 28, 28)
+    outs, grads = [], []
+    for fn in (model.forward, model.forward_as_written, verbatim.forward):
+        net = fn.__self__
+        net.zero_grad()
+        out = fn(x)
+        out.square().sum().backward()
+        outs.append(out.detach())
+        grads.append([p.grad.clone() for p in net.parameters()])
+    assert torch.equal(outs[0], outs[1]) and torch.equal(outs[0], outs[2])
+    for g0, g1, g2 in zip(*grads):
+        assert torch.allclose(g0, g1, rtol=0, atol=1e-6) and torch.allclose(g0, g2, rtol=0, atol=1e-6)
 
 
 def test_initialisation_follows_fan_in_rule():

@@ -2,6 +2,7 @@ import json
 
 import pytest
 import torch
+from conftest import ROOT, load_script
 
 from lenet.models import LeNet5Classic, LeNet5Modern
 from lenet.train import (
@@ -106,7 +107,22 @@ def test_source_and_fast_configs():
     assert (src.epochs, src.batch_size, src.learning_rate, src.momentum) == (10, 64, 0.01, 0.9)
     assert source_config().learning_rate == 1e-3
     fast = fast_config()
-    assert fast.model == "modern" and fast.schedule == "onecycle" and fast.batch_size > 64
+    assert fast.model == "modern" and fast.schedule == "onecycle" and fast.normalization == "meanstd"
+    assert (fast.epochs, fast.batch_size, fast.learning_rate, fast.betas) == (2, 256, 0.01, (0.7, 0.9))
+    assert fast.eval_every == fast.epochs and fast.channels_last
+
+
+def test_fast_recipe_is_the_one_chosen_on_the_validation_split():
+    """fast_config() is what benchmarks/choose_fast_recipe.py's rule picks from its recorded run."""
+    chooser = load_script("benchmarks/choose_fast_recipe.py")
+    record = json.loads((ROOT / "benchmarks/results/recipe-selection-cpu.json").read_text())
+    chosen = chooser.choose(record["candidates"], record["target"])
+    assert chosen == record["chosen"]
+    fast = fast_config()
+    assert (chosen["epochs"], chosen["batch_size"], chosen["lr"], tuple(chosen["betas"])) == (
+        fast.epochs, fast.batch_size, fast.learning_rate, fast.betas)
+    assert [tuple(c[:3]) + (tuple(c[3]),) for c in chooser.CANDIDATES] == [
+        (r["epochs"], r["batch_size"], r["lr"], tuple(r["betas"])) for r in record["candidates"]]
 
 
 def test_write_metrics(tmp_path):
