@@ -220,6 +220,17 @@ def markdown_table(results: dict) -> str:
     return "\n".join(rows)
 
 
+def classic_full_summary(record: dict) -> str:
+    """One line for a metrics.json of ``python -m lenet train --model classic`` (the paper's 20 passes)."""
+    hist, cfg = record["history"], record["config"]
+    epochs = hist["epochs"]
+    best = min(epochs, key=lambda e: 1 - e["test_acc"])
+    return (f"{len(epochs)} epochs at batch {cfg['batch_size']} ({cfg['optimizer']}, the paper's schedule): "
+            f"{hist['wall_s'] / 60:.1f} min, {hist['wall_s'] / len(epochs):.1f} s/epoch; test error "
+            f"{100 * (1 - epochs[-1]['test_acc']):.2f}% after the last epoch (lowest {100 * (1 - best['test_acc']):.2f}%, "
+            f"epoch {best['epoch']}); the paper: 0.95%")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=5, help="seeds for the fast path (>= 5 for the headline number)")

@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--cuda-graph", action="store_true", help="replay each training step as a CUDA graph (Adam only)")
     t.add_argument("--fast", action="store_true",
                    help="the fast recipe (lenet.train.fast_config: 2 epochs, batch 256, one-cycle); on CUDA with "
-                        "bf16, torch.compile and CUDA graphs; the options given override it")
+                        "bf16 and CUDA graphs; the options given override it")
     t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
 
     e = sub.add_parser("eval", help="evaluate a checkpoint on the test set",
@@ -136,7 +136,7 @@ def _cmd_train(args) -> int:
         if args.fast:
             if args.model != "modern":
                 raise ValueError("--fast is the modern model's recipe; leave out --model classic, or --fast")
-            base = fast_config(**gpu_settings(device))
+            base = fast_config(**gpu_settings(device, compile=False))  # --compile adds it: it pays on long runs only
             settings = {k: v for k, v in chosen.items() if v is not None}
             if chosen["optimizer"] is not None and chosen["lr"] is None:
                 settings["lr"] = None  # the optimiser's own default

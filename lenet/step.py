@@ -35,11 +35,19 @@ WARMUP_STEPS = 3
 def autocast(device: torch.device, enabled: bool, cache_enabled: bool = True):
     """bf16 autocast on a CUDA GPU that supports it (Ampere and newer); otherwise full precision.
 
-    bf16 keeps float32's exponent range, so no loss scaling is needed; GPUs without bf16 (a T4,
-    say) simply train in float32. Inside a CUDA graph the autocast weight cache must be off."""
-    if enabled and device.type == "cuda" and torch.cuda.is_bf16_supported():
+    bf16 keeps float32's exponent range, so no loss scaling is needed; GPUs without bf16 in
+    hardware (a T4, say, where PyTorch would emulate it slowly) simply train in float32. Inside a
+    CUDA graph the autocast weight cache must be off."""
+    if enabled and device.type == "cuda" and native_bf16(device):
         return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=cache_enabled)
     return contextlib.nullcontext()
+
+
+def native_bf16(device: torch.device) -> bool:
+    """Whether the CUDA GPU ``device`` computes in bf16 in hardware (compute capability 8.0 or more)."""
+    if device.type != "cuda" or not torch.cuda.is_available():
+        return False
+    return torch.cuda.get_device_capability(device) >= (8, 0)
 
 
 class TrainStep:
@@ -146,4 +154,4 @@ class TrainStep:
             self._compute(self.x, self.y)
 
 
-__all__ = ["TrainStep", "autocast", "WARMUP_STEPS"]
+__all__ = ["TrainStep", "autocast", "native_bf16", "WARMUP_STEPS"]

@@ -392,13 +392,15 @@ def fast_config(**overrides: Any) -> TrainConfig:
     return TrainConfig(**base)
 
 
-def gpu_settings(device: Union[str, torch.device]) -> Dict[str, Any]:
-    """What the fast recipe adds on a CUDA GPU: bf16 autocast, ``torch.compile`` and the whole step
-    recorded as a CUDA graph (:class:`lenet.step.TrainStep`), test set in one batch. Nothing on a CPU,
-    where compiling made a step slower (``benchmarks/RESULTS.md``)."""
+def gpu_settings(device: Union[str, torch.device], compile: bool = True) -> Dict[str, Any]:
+    """What the fast recipe adds on a CUDA GPU: bf16 autocast, ``torch.compile`` (unless
+    ``compile=False``: compiling takes longer than a 2-epoch run, so it pays only when a process
+    trains many times, as the benchmark does) and the whole step recorded as a CUDA graph
+    (:class:`lenet.step.TrainStep`), test set in one batch. Nothing on a CPU, where compiling made a
+    step slower (``benchmarks/RESULTS.md``)."""
     if torch.device(device).type != "cuda":
         return {}
-    return dict(amp=True, compile=True, cuda_graph=True, eval_batch_size=10_000)
+    return dict(amp=True, compile=compile, cuda_graph=True, eval_batch_size=10_000)
 
 
 #: The fast recipe's settings (see :func:`fast_config`).

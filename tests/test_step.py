@@ -103,3 +103,12 @@ def test_gpu_settings_only_on_cuda():
     cuda = gpu_settings("cuda")
     assert cuda["cuda_graph"] and cuda["amp"] and cuda["compile"]
     TrainConfig(**cuda)  # a valid configuration
+
+
+def test_autocast_only_where_the_gpu_has_bf16():
+    from lenet.step import autocast, native_bf16
+
+    cpu = torch.device("cpu")
+    assert native_bf16(cpu) is False
+    with autocast(cpu, enabled=True):
+        assert torch.ones(2, 2).matmul(torch.ones(2, 2)).dtype == torch.float32
