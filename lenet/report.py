@@ -16,6 +16,7 @@ import numpy as np
 import torch
 
 from .rbf import DIGIT_BITMAPS
+from .viz import show_digits
 
 #: The test error of LeNet-5 without distortions reported by LeCun et al. (1998), Sec. III.C.
 PAPER_TEST_ERROR = 0.0095
@@ -312,34 +313,6 @@ def plot_confusion_matrix(cm: torch.Tensor, ax=None, title: str = "confusion mat
 # --------------------------------------------------------------------------- grids of digits
 
 
-def plot_digits(images, titles: Optional[Sequence[str]] = None, ncols: int = 8,
-                colors: Optional[Sequence[str]] = None, cell: float = 1.15, suptitle: str = ""):
-    """A grid of 28x28 (or any HxW) images, ink dark on white, each with a title."""
-    imgs = _np(images)
-    if imgs.ndim == 4:
-        imgs = imgs[:, 0]
-    n = imgs.shape[0]
-    if n == 0:
-        fig, ax = plt.subplots(figsize=(3, 1))
-        ax.axis("off")
-        ax.text(0.5, 0.5, "(no images)", ha="center", va="center")
-        return fig
-    ncols = max(1, min(ncols, n))
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(cell * ncols, (cell + 0.25) * nrows), squeeze=False)
-    for i, ax in enumerate(axes.flat):
-        ax.axis("off")
-        if i >= n:
-            continue
-        ax.imshow(imgs[i], cmap="gray_r")
-        if titles is not None:
-            ax.set_title(titles[i], fontsize=8, color=(colors[i] if colors is not None else "black"))
-    if suptitle:
-        fig.suptitle(suptitle, fontsize=10)
-    fig.tight_layout()
-    return fig
-
-
 def misclassified(labels: torch.Tensor, preds: torch.Tensor) -> torch.Tensor:
     """Indices (in order) of the examples whose prediction differs from the label."""
     return torch.nonzero(torch.as_tensor(preds).cpu() != torch.as_tensor(labels).cpu()).view(-1)
@@ -349,7 +322,7 @@ def plot_misclassified(images, labels, preds, max_n: int = 32, ncols: int = 8):
     """The first ``max_n`` misclassified digits, titled 'pred p (true t)'."""
     idx = misclassified(labels, preds)[:max_n]
     titles = [f"pred {int(preds[i])} (true {int(labels[i])})" for i in idx]
-    return plot_digits(images[idx], titles, ncols=ncols, colors=["C3"] * len(idx), cell=1.25)
+    return show_digits(images[idx], titles=titles, colors=["crimson"] * len(idx), ncols=ncols, size=1.25)
 
 
 def plot_predictions(images, preds, labels=None, ncols: int = 10):
@@ -357,8 +330,8 @@ def plot_predictions(images, preds, labels=None, ncols: int = 10):
     titles = [f"pred {int(p)}" for p in preds]
     colors = None
     if labels is not None:
-        colors = ["black" if int(p) == int(t) else "C3" for p, t in zip(preds, labels)]
-    return plot_digits(images, titles, ncols=ncols, colors=colors)
+        colors = ["black" if int(p) == int(t) else "crimson" for p, t in zip(preds, labels)]
+    return show_digits(images, titles=titles, colors=colors, ncols=ncols, size=1.15)
 
 
 def plot_records_by_epoch(records, ax=None, reference_error: Optional[float] = PAPER_TEST_ERROR):
@@ -461,6 +434,6 @@ def plot_results(records, ax=None):
 __all__ = [
     "PAPER_TEST_ERROR", "PAPER_TEST_ERROR_DISTORTED", "plot_bitmaps", "bitmap_distances", "plot_matrix",
     "plot_squash", "plot_f6_states", "plot_map_loss", "plot_history", "plot_test_error", "confusion_matrix", "most_confused",
-    "plot_confusion_matrix", "plot_digits", "misclassified", "plot_misclassified", "plot_predictions",
+    "plot_confusion_matrix", "misclassified", "plot_misclassified", "plot_predictions",
     "plot_records_by_epoch", "results_rows", "results_table", "plot_results",
 ]

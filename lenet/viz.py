@@ -149,28 +149,40 @@ def architecture_diagram(model: Optional["nn.Module"] = None, input_size: Option
 
 
 def show_digits(images: ArrayLike, labels: Optional[Sequence[int]] = None, predictions: Optional[Sequence[int]] = None,
-                ncols: int = 8, size: float = 1.3, title: Optional[str] = None, cmap: str = "gray_r") -> "Figure":
-    """A grid of digit images (N, H, W) with their labels (and predictions, marked when wrong).
+                titles: Optional[Sequence[str]] = None, colors: Optional[Sequence[str]] = None, ncols: int = 8,
+                size: float = 1.3, title: Optional[str] = None, cmap: str = "gray_r") -> "Figure":
+    """A grid of digit images, (N, H, W) or (N, 1, H, W), the one digit grid of the book.
 
-    MNIST is the test bed of LeCun et al. (1998), Sec. III.A; ``gray_r`` draws ink dark on white
-    as on paper.
+    Each panel is titled by ``titles`` (coloured by ``colors``) if given; otherwise by its label
+    and prediction, in crimson where the two differ. MNIST is the test bed of LeCun et al. (1998),
+    Sec. III.A; ``gray_r`` draws ink dark on white as on paper.
     """
+    import matplotlib.pyplot as plt
+
     imgs = _np(images)
     if imgs.ndim == 4:
         imgs = imgs[:, 0]
-    fig, axes = _grid(len(imgs), ncols, size, extra_h=0.4 if title else 0.0)
+    n = len(imgs)
+    if n == 0:
+        fig, ax = plt.subplots(figsize=(3, 1))
+        ax.axis("off")
+        ax.text(0.5, 0.5, "(no images)", ha="center", va="center")
+        return fig
+    if titles is None and (labels is not None or predictions is not None):
+        titles, colors = [], []
+        for i in range(n):
+            parts = [f"label {int(labels[i])}"] if labels is not None else []
+            parts += [f"pred {int(predictions[i])}"] if predictions is not None else []
+            titles.append(", ".join(parts))
+            wrong = labels is not None and predictions is not None and int(labels[i]) != int(predictions[i])
+            colors.append("crimson" if wrong else "black")
+    fig, axes = _grid(n, ncols, size, extra_h=0.4 if title else 0.0)
     for i, ax in enumerate(axes):
         ax.imshow(imgs[i], cmap=cmap)
         ax.set_xticks([])
         ax.set_yticks([])
-        parts = []
-        if labels is not None:
-            parts.append(f"label {int(labels[i])}")
-        if predictions is not None:
-            parts.append(f"pred {int(predictions[i])}")
-        if parts:
-            wrong = labels is not None and predictions is not None and int(labels[i]) != int(predictions[i])
-            ax.set_title(", ".join(parts), fontsize=8, color="crimson" if wrong else "black")
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=8, color=colors[i] if colors is not None else "black")
     if title:
         fig.suptitle(title)
     fig.tight_layout()

@@ -84,6 +84,14 @@ def test_show_digits_titles_and_wrong_predictions_in_red():
     assert colours[2] == "crimson" and colours[0] == "black"
 
 
+def test_show_digits_with_own_titles_and_with_none():
+    imgs = torch.zeros(3, 1, 32, 32)
+    fig = viz.show_digits(imgs, titles=["a", "b", "c"], colors=["black", "crimson", "black"], ncols=2)
+    assert [ax.get_title() for ax in fig.axes] == ["a", "b", "c"] and fig.axes[1].title.get_color() == "crimson"
+    empty = viz.show_digits(torch.zeros(0, 28, 28))
+    assert empty.axes[0].texts[0].get_text() == "(no images)"
+
+
 def test_kernel_gallery_draws_apply_kernel(image):
     fig = viz.kernel_gallery(image, ncols=4)
     assert len(fig.axes) == len(KERNELS)
