@@ -133,24 +133,25 @@ def _cmd_train(args) -> int:
     flags = {k: getattr(args, k) for k in ("compile", "amp", "channels_last", "cuda_graph")}
     try:
         device = resolve_device(args.device)
+        common = dict(seed=args.seed, device=args.device, target_acc=args.target_acc, train_subset=args.train_subset,
+                      progress=not args.quiet)
+        base = None
         if args.fast:
             if args.model != "modern":
                 raise ValueError("--fast is the modern model's recipe; leave out --model classic, or --fast")
             base = fast_config(**gpu_settings(device, compile=False))  # --compile adds it: it pays on long runs only
-            settings = {k: v for k, v in chosen.items() if v is not None}
-            if chosen["optimizer"] is not None and chosen["lr"] is None:
-                settings["lr"] = None  # the optimiser's own default
-            flags = {k: v or getattr(base, k) for k, v in flags.items()}
-            config = replace(base, **settings, **flags, seed=args.seed, device=args.device, target_acc=args.target_acc,
-                             train_subset=args.train_subset, progress=not args.quiet)
-            config.eval_every = config.epochs
+            defaults = {k: getattr(base, k) for k in chosen}
         else:
             defaults = CLASSIC_FULL_SCHEDULE if args.model == "classic" else MODERN_DEFAULTS
-            settings = {k: (v if v is not None else defaults[k]) for k, v in chosen.items()}
-            if chosen["optimizer"] is not None and chosen["lr"] is None:
-                settings["lr"] = None  # the optimiser's own default
-            config = TrainConfig(model=args.model, seed=args.seed, device=args.device, target_acc=args.target_acc,
-                                 train_subset=args.train_subset, progress=not args.quiet, **flags, **settings)
+        settings = {k: (v if v is not None else defaults[k]) for k, v in chosen.items()}
+        if chosen["optimizer"] is not None and chosen["lr"] is None:
+            settings["lr"] = None  # the optimiser's own default
+        if base is None:
+            config = TrainConfig(model=args.model, **common, **flags, **settings)
+        else:
+            flags = {k: v or getattr(base, k) for k, v in flags.items()}
+            config = replace(base, **settings, **flags, **common)
+            config.eval_every = config.epochs
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     data = _load_data(args.data_dir)

@@ -181,7 +181,7 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
             on_cuda = device.type == "cuda"
             lr = torch.tensor(config.learning_rate, device=device)
             return torch.optim.Adam(params, lr=lr, betas=config.betas, weight_decay=config.weight_decay,
-                                    capturable=on_cuda, foreach=True if on_cuda else False)
+                                    capturable=on_cuda, foreach=on_cuda)
         return torch.optim.Adam(params, lr=config.learning_rate, betas=config.betas, weight_decay=config.weight_decay)
     return torch.optim.SGD(params, lr=config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay)
 
