@@ -1,4 +1,4 @@
-"""How the fast recipe (``lenet.train.fast_config``) was chosen: on a validation split, never the test set.
+"""How the fast recipe (``lenet.recipes.fast_config``) was chosen: on a validation split, never the test set.
 
     python benchmarks/choose_fast_recipe.py --out benchmarks/results/recipe-selection-cpu.json
 

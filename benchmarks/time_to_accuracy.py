@@ -7,14 +7,14 @@
     with batch 64 and shuffling, Adam (lr 1e-3), 10 epochs, a print every 100 steps (sent to a
     null stream here), the same ``LeNet5`` class.
 (b) lenet's fast path for the same model: uint8 data resident on the device, normalised one
-    batch at a time, larger batches with a one-cycle schedule (``lenet.train.fast_config``), a
+    batch at a time, larger batches with a one-cycle schedule (``lenet.recipes.fast_config``), a
     fixed schedule chosen once on a validation split (``benchmarks/choose_fast_recipe.py``) and
     run for every seed; evaluation only at the end.
 (c) The classic 1998 model: time per epoch and final test error for a short budget.
 
 Both times count training only (the forward, backward and update passes and, for (a), the
 DataLoader); the test set is used only to report the final accuracy. On CUDA the fast path adds
-``lenet.train.gpu_settings``: bf16 autocast, ``torch.compile`` and the whole step replayed as a
+``lenet.recipes.gpu_settings``: bf16 autocast, ``torch.compile`` and the whole step replayed as a
 CUDA graph (the compile time is reported separately and excluded from the steady-state time by
 a warm-up run). ``--ablation`` times the speed-ups one at a time (seed 0, same recipe).
 """
@@ -39,7 +39,8 @@ import torch.optim as optim
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lenet.data import fetch_mnist, load_mnist  # noqa: E402
-from lenet.train import TrainConfig, evaluate, fast_config, gpu_settings, make_loaders, resolve_device, train  # noqa: E402
+from lenet.recipes import fast_config, gpu_settings  # noqa: E402
+from lenet.train import TrainConfig, evaluate, make_loaders, resolve_device, train  # noqa: E402
 
 
 # ----------------------------------------------------------------------------- (a) the source script
@@ -220,15 +221,17 @@ def markdown_table(results: dict) -> str:
     return "\n".join(rows)
 
 
-def classic_full_summary(record: dict) -> str:
-    """One line for a metrics.json of ``python -m lenet train --model classic`` (the paper's 20 passes)."""
-    hist, cfg = record["history"], record["config"]
-    epochs = hist["epochs"]
-    best = min(epochs, key=lambda e: 1 - e["test_acc"])
-    return (f"{len(epochs)} epochs at batch {cfg['batch_size']} ({cfg['optimizer']}, the paper's schedule): "
-            f"{hist['wall_s'] / 60:.1f} min, {hist['wall_s'] / len(epochs):.1f} s/epoch; test error "
-            f"{100 * (1 - epochs[-1]['test_acc']):.2f}% after the last epoch (lowest {100 * (1 - best['test_acc']):.2f}%, "
-            f"epoch {best['epoch']}); the paper: 0.95%")
+def classic_full_summary(runs) -> str:
+    """One line for the run records of the classic network's full schedule (``results/classic-1998-s*.json``,
+    made by ``python -m lenet record classic-1998``): a list of :class:`lenet.records.Record`."""
+    from lenet.records import summarize
+
+    s, r = summarize(runs), runs[0]
+    cfg = r.config
+    return (f"{len(runs)} seeds of {r.epochs} epochs at batch {cfg['batch_size']} ({cfg['optimizer']}, the paper's schedule) "
+            f"on {r.device} ({r.machine['threads']} threads): {s['mean_train_s'] / 60:.1f} min of training each, "
+            f"{s['mean_train_s'] / r.epochs:.1f} s/epoch; test error after the last epoch "
+            f"{', '.join(f'{100 * x.test_error:.2f}%' for x in runs)} (mean {100 * s['mean_error']:.2f}%); the paper: 0.95%")
 
 
 def main(argv=None) -> int:

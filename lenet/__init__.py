@@ -9,10 +9,14 @@ Modules (each small, each citing the part of LeCun et al. 1998 it implements):
 * :mod:`lenet.models` -- ``LeNet5Classic`` (1998) and ``LeNet5Modern`` (the source tutorial);
 * :mod:`lenet.summary` -- per-layer shapes, parameters and connections, computed;
 * :mod:`lenet.data` -- MNIST as tensors, fetched once and verified; device-resident batches;
-* :mod:`lenet.train` -- training, evaluation, checkpoints, the fast recipe;
+* :mod:`lenet.train` -- the training loop, evaluation, checkpoints;
 * :mod:`lenet.step` -- one training step, eager or recorded as a CUDA graph;
+* :mod:`lenet.recipes` -- the book's training recipes and the runs it records (``BOOK_RUNS``);
+* :mod:`lenet.records` -- run records: one JSON per run, made by ``python -m lenet record``, replayed by the tests;
 * :mod:`lenet.viz`, :mod:`lenet.widgets` -- figures and interactive explorers (chapters 1-4);
-* :mod:`lenet.report` -- figures and tables of training runs; :mod:`lenet.results` -- their records;
+* :mod:`lenet.report` -- figures and tables of training runs;
+* :mod:`lenet.glue` -- numbers computed in a chapter, pasted into its prose;
+* :mod:`lenet.profiling` -- counting the operators of a training step;
 * :mod:`lenet.draw` -- draw a digit (ASCII art or a grid) and classify it;
 * :mod:`lenet.exercises` -- checkers for the exercises.
 

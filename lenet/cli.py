@@ -1,15 +1,13 @@
-"""Command line: ``python -m lenet {data,summary,train,eval} ...`` (each with ``--help``)."""
+"""Command line: ``python -m lenet {data,summary,train,eval,record} ...`` (each with ``--help``)."""
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 from pathlib import Path
 from typing import List, Optional
-
-CLASSIC_FULL_SCHEDULE = dict(epochs=20, batch_size=32, optimizer="adam", lr=1e-3, schedule="paper")
-MODERN_DEFAULTS = dict(epochs=10, batch_size=64, optimizer="adam", lr=None, schedule="constant")
 
 
 class CLIError(Exception):
@@ -74,15 +72,27 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--target-acc", type=_positive_float, default=99.0, help="test accuracy whose time is reported (percent or fraction)")
     t.add_argument("--train-subset", type=_positive_int, help="train on the first N training images only")
     t.add_argument("--data-dir", type=Path, help="a directory holding the four IDX files (raw or .gz) under their standard names")
-    t.add_argument("--out", type=Path, default=Path("runs/latest"), help="directory for checkpoint.pt and metrics.json")
+    t.add_argument("--out", type=Path, default=Path("runs/latest"), help="directory for checkpoint.pt and record.json")
     t.add_argument("--compile", action="store_true", help="torch.compile the model")
     t.add_argument("--amp", action="store_true", help="bf16 autocast (CUDA only)")
     t.add_argument("--channels-last", action="store_true")
     t.add_argument("--cuda-graph", action="store_true", help="replay each training step as a CUDA graph (Adam only)")
     t.add_argument("--fast", action="store_true",
-                   help="the fast recipe (lenet.train.fast_config: 2 epochs, batch 256, one-cycle); on CUDA with "
+                   help="the fast recipe (lenet.recipes.fast_config: 2 epochs, batch 256, one-cycle); on CUDA with "
                         "bf16 and CUDA graphs; the options given override it")
     t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
+
+    r = sub.add_parser("record", help="train the book's runs and write their records under results/",
+                       description="Train the book's recorded runs (lenet.recipes.BOOK_RUNS) and write one record per run "
+                                   "(<name>-s<seed>.json) and the checkpoints the chapters read (checkpoints/) to the results "
+                                   "directory. A run on a GPU is recorded as <name>-s<seed>-cuda.")
+    r.add_argument("runs", nargs="*", help="book runs to record (default: all of them; see --list)")
+    r.add_argument("--seeds", type=int, nargs="+", help="only these seeds (default: each run's own seeds)")
+    r.add_argument("--list", action="store_true", help="list the book's runs and their records, then stop")
+    r.add_argument("--missing", action="store_true", help="only the records that do not exist yet")
+    r.add_argument("--out", type=Path, default=None, help="results directory (default: $LENET_RESULTS_DIR or the book's results/)")
+    r.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
+    r.add_argument("--data-dir", type=Path, help="a directory holding the four IDX files")
 
     e = sub.add_parser("eval", help="evaluate a checkpoint on the test set",
                        description="Load a checkpoint written by 'train' and print its test accuracy as JSON.")
@@ -90,6 +100,16 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--data-dir", type=Path, help="a directory holding the four IDX files")
     e.add_argument("--device", default="auto")
     return p
+
+
+def _device(name: str):
+    """The torch device for ``--device``, with one clear line for a name torch does not know."""
+    from .train import resolve_device
+
+    try:
+        return resolve_device(name)
+    except RuntimeError as exc:
+        raise CLIError(f"unknown device {name!r} ({exc}); use auto, cpu, cuda or cuda:N") from None
 
 
 def _load_data(data_dir: Optional[Path]):
@@ -127,57 +147,92 @@ def _cmd_summary(args) -> int:
 def _cmd_train(args) -> int:
     from dataclasses import replace
 
-    from .train import TrainConfig, fast_config, gpu_settings, resolve_device, save_checkpoint, train, write_metrics
+    from .recipes import classic_config, fast_config, gpu_settings, source_config
+    from .records import RecordError, ensure_writable, record_run
 
-    chosen = {k: getattr(args, k) for k in ("epochs", "batch_size", "optimizer", "lr", "schedule")}
-    flags = {k: getattr(args, k) for k in ("compile", "amp", "channels_last", "cuda_graph")}
-    try:
-        device = resolve_device(args.device)
-        common = dict(seed=args.seed, device=args.device, target_acc=args.target_acc, train_subset=args.train_subset,
-                      progress=not args.quiet)
-        base = None
+    try:  # the recipe, then the options the user gave, validated once by TrainConfig
+        device = _device(args.device)
+        if args.fast and args.model != "modern":
+            raise ValueError("--fast is the modern model's recipe; leave out --model classic, or --fast")
         if args.fast:
-            if args.model != "modern":
-                raise ValueError("--fast is the modern model's recipe; leave out --model classic, or --fast")
-            base = fast_config(**gpu_settings(device, compile=False))  # --compile adds it: it pays on long runs only
-            defaults = {k: getattr(base, k) for k in chosen}
+            recipe = fast_config(**gpu_settings(device, compile=False))  # --compile adds it: it pays on long runs only
+        elif args.model == "classic":
+            recipe = classic_config()
         else:
-            defaults = CLASSIC_FULL_SCHEDULE if args.model == "classic" else MODERN_DEFAULTS
-        settings = {k: (v if v is not None else defaults[k]) for k, v in chosen.items()}
-        if chosen["optimizer"] is not None and chosen["lr"] is None:
-            settings["lr"] = None  # the optimiser's own default
-        if base is None:
-            config = TrainConfig(model=args.model, **common, **flags, **settings)
-        else:
-            flags = {k: v or getattr(base, k) for k, v in flags.items()}
-            config = replace(base, **settings, **flags, **common)
-            config.eval_every = config.epochs
-    except ValueError as exc:
+            recipe = source_config(args.optimizer or "adam")
+        chosen = {k: getattr(args, k) for k in ("epochs", "batch_size", "optimizer", "lr", "schedule") if getattr(args, k) is not None}
+        if "optimizer" in chosen and "lr" not in chosen:
+            chosen["lr"] = None  # the optimiser's own default
+        if args.fast and "epochs" in chosen:
+            chosen["eval_every"] = chosen["epochs"]
+        flags = {k: True for k in ("compile", "amp", "channels_last", "cuda_graph") if getattr(args, k)}
+        config = replace(recipe, **chosen, **flags, seed=args.seed, device=args.device, target_acc=args.target_acc,
+                         train_subset=args.train_subset, progress=not args.quiet)
+        ensure_writable(args.out)
+    except (ValueError, RecordError) as exc:
         raise CLIError(str(exc)) from None
     data = _load_data(args.data_dir)
-    model, history = train(config, data=data)
-    out = args.out
-    ckpt = save_checkpoint(out / "checkpoint.pt", model, config, history)
+    name = re.sub(r"[^a-z0-9_.-]+", "-", args.out.resolve().name.lower()).strip("-.") or "run"
+    record = record_run(name, config, data, run="cli", record_file=args.out / "record.json")
     result = {
         "model": config.model,
-        "test_acc": history.test_acc,
-        "epochs": len(history.epochs),
-        "wall_s": round(history.wall_s, 3),
-        "time_to_target_s": None if history.time_to_target_s is None else round(history.time_to_target_s, 3),
+        "test_acc": record.test_acc,
+        "epochs": record.epochs,
+        "wall_s": round(record.train_s, 3),
+        "time_to_target_s": None if record.final["time_to_target_s"] is None else round(record.final["time_to_target_s"], 3),
         "target_acc": config.target_fraction,
-        "device": history.device,
-        "checkpoint": str(ckpt),
+        "device": record.device,
+        "checkpoint": str(args.out / "checkpoint.pt"),
+        "record": str(args.out / "record.json"),
     }
-    write_metrics(out / "metrics.json", config, history, {"result": result})
     print(json.dumps(result))
     return 0
 
 
+def _cmd_record(args) -> int:
+    from dataclasses import replace
+
+    from .recipes import BOOK_RUNS, book_run, gpu_settings
+    from .records import default_results_dir, ensure_writable, load_records, record_path, record_run
+
+    directory = args.out if args.out is not None else default_results_dir()
+    try:
+        runs = [book_run(n) for n in args.runs] if args.runs else list(BOOK_RUNS)
+        device = _device(args.device)
+    except ValueError as exc:
+        raise CLIError(str(exc)) from None
+    suffix = "-cuda" if device.type == "cuda" else ""
+    if args.list:
+        have = {r.name for r in load_records(directory)}
+        for run in runs:
+            names = [run.record_name(s) + suffix for s in run.seeds]
+            print(f"{run.name:<22} chapter {run.chapter}  seeds {','.join(map(str, run.seeds)):<10} "
+                  f"{sum(n in have for n in names)}/{len(names)} recorded  {run.title}")
+        return 0
+    ensure_writable(directory)
+    todo = []
+    for run in runs:
+        for seed in (args.seeds if args.seeds else run.seeds):
+            name = run.record_name(seed) + suffix
+            if not (args.missing and record_path(name, directory).is_file()):
+                todo.append((run, seed, name))
+    data = _load_data(args.data_dir)
+    for i, (run, seed, name) in enumerate(todo, 1):
+        config = replace(run.make(seed), device=str(device), progress=False)
+        if run.gpu_flags:
+            config = replace(config, **gpu_settings(device, compile=False))
+        record = record_run(name, config, data, directory, run=run.name, title=run.title, chapter=run.chapter,
+                            notes=run.notes, checkpoint=seed in run.checkpoint_seeds)
+        print(f"[{i}/{len(todo)}] {name}: test error {record.test_error:.2%}, {record.epochs} epochs, "
+              f"{record.train_s:.1f} s training, {record.wall_s:.1f} s in all, on {record.device}", flush=True)
+    return 0
+
+
 def _cmd_eval(args) -> int:
-    from .train import TrainConfig, evaluate, load_checkpoint, make_loaders, resolve_device
+    from .train import TrainConfig, evaluate, load_checkpoint, make_loaders
 
     try:
-        device = resolve_device(args.device)
+        device = _device(args.device)
     except ValueError as exc:
         raise CLIError(str(exc)) from None
     model, payload = load_checkpoint(args.checkpoint, map_location=device)
@@ -193,13 +248,14 @@ def _cmd_eval(args) -> int:
 def main(argv: Optional[List[str]] = None) -> int:
     """Entry point; returns the exit status. User errors print one line to stderr and return 2."""
     from .data import ChecksumError, DatasetNotFoundError, IDXError
+    from .records import RecordError
     from .train import CheckpointError
 
     args = build_parser().parse_args(argv)
-    handlers = {"data": _cmd_data, "summary": _cmd_summary, "train": _cmd_train, "eval": _cmd_eval}
+    handlers = {"data": _cmd_data, "summary": _cmd_summary, "train": _cmd_train, "eval": _cmd_eval, "record": _cmd_record}
     try:
         return handlers[args.command](args)
-    except (CLIError, CheckpointError, IDXError, ChecksumError, ValueError) as exc:
+    except (CLIError, CheckpointError, IDXError, ChecksumError, RecordError, ValueError) as exc:
         print(f"python -m lenet {args.command}: error: {exc}", file=sys.stderr)
         return 2
     except DatasetNotFoundError as exc:

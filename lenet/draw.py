@@ -37,7 +37,6 @@ from typing import NamedTuple, Optional, Sequence, Union
 import torch
 import torch.nn.functional as F
 
-from .data import make_transform
 
 #: Characters read as background and as light ink (half intensity); any other is full ink.
 BACKGROUND_CHARS = " ._"
@@ -219,20 +218,21 @@ def prepare(drawing: Union[str, torch.Tensor, Sequence]) -> torch.Tensor:
 
 @torch.no_grad()
 def classify_drawing(model: torch.nn.Module, drawing, normalization: Optional[str] = None) -> Prediction:
-    """Prepare ``drawing`` with :func:`prepare` and classify it with ``model``.
+    """Prepare ``drawing`` with :func:`prepare` and classify it with ``model`` (chapter 7).
 
-    ``normalization`` must be the one the model was trained with ('unit', 'meanstd' or
-    'paper'); by default the model's ``default_normalization`` (which is *not* what
-    :func:`lenet.train.fast_config` trains with: pass 'meanstd' for such a model).
+    The image is normalised as the model was trained (:func:`lenet.train.input_transform`: the
+    ``normalization`` given, else the one a checkpoint or :func:`lenet.train.build_model`
+    recorded on the model, else the model class's default).
     """
-    base = getattr(model, "_orig_mod", model)
+    from .models import evaluating, unwrap
+    from .train import input_transform
+
+    base = unwrap(model)
     image = prepare(drawing)
-    transform = make_transform(normalization or base.default_normalization, pad=base.input_size == 32)
+    transform = input_transform(base, normalization)
     device = next(base.parameters()).device
-    was_training = base.training
-    base.eval()
-    out = base(transform(image[None].to(device))).float().cpu()[0]
-    base.train(was_training)
+    with evaluating(base):
+        out = base(transform(image[None].to(device))).float().cpu()[0]
     digit = int(base.classify(out[None])[0])
     is_penalty = base.classify(torch.tensor([[0.0, 1.0]]))[0] == 0  # argmin-type output
     probs = torch.softmax(-out if is_penalty else out, dim=0)
@@ -242,11 +242,13 @@ def classify_drawing(model: torch.nn.Module, drawing, normalization: Optional[st
 def drawing_pad(model: torch.nn.Module, size: int = 16, normalization: Optional[str] = None, cell_px: int = 18):
     """A ``size`` x ``size`` grid of toggle buttons to draw on, with *Classify* and *Clear*.
 
-    Click cells to ink them (strokes two cells wide read best), then press *Classify*: the pad
+    Click cells to ink them, then press *Classify*: the pad
     shows the 28x28 image the model sees and its three most likely digits. Needs ``ipywidgets``
     and a running kernel; returns the widget (display it, or make it a cell's last line).
     """
     import ipywidgets as widgets
+
+    from .models import unwrap
 
     layout = widgets.Layout(width=f"{cell_px}px", height=f"{cell_px}px", padding="0px", margin="0px",
                             border="1px solid #ddd")
@@ -279,7 +281,7 @@ def drawing_pad(model: torch.nn.Module, size: int = 16, normalization: Optional[
     clear.on_click(on_clear)
     class DrawingPad(widgets.VBox):
         def __repr__(self) -> str:  # a short text form (the default lists all the buttons)
-            return f"DrawingPad({size}x{size} cells, model {type(getattr(model, '_orig_mod', model)).__name__})"
+            return f"DrawingPad({size}x{size} cells, model {type(unwrap(model)).__name__})"
 
     pad = DrawingPad([widgets.HTML("<b>Draw a digit</b> (click cells to ink them), then press Classify."),
                       grid, widgets.HBox([classify, clear]), out])

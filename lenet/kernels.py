@@ -13,7 +13,8 @@ floor((n + 2p - d(k - 1) - 1) / s) + 1.
 
 from __future__ import annotations
 
-from typing import Dict, Union
+import math
+from typing import Dict, Tuple, Union
 
 import numpy as np
 import torch
@@ -144,6 +145,28 @@ def apply_kernel(image: ArrayLike, kernel: ArrayLike, clip: bool = False) -> tor
     return out.clamp(float(x.min()), float(x.max())) if clip else out
 
 
+def stripe_orientation(kernel: ArrayLike) -> Tuple[float, float]:
+    """The direction of the stripes a kernel responds to, and how clearly it has one (chapter 6).
+
+    Returns ``(angle, coherence)``: the angle of the stripes in degrees, in [0, 180), 0 horizontal
+    and 90 vertical, counter-clockwise with the image's rows running downwards (so 45 is "/");
+    and the coherence in [0, 1] of the kernel's structure tensor, ``J = sum g g^T`` over its
+    central differences ``g`` (1 for perfect stripes, 0 for no preferred direction). The
+    stripes run across the dominant gradient direction ``0.5 atan2(2 J_xy, J_xx - J_yy)``.
+    """
+    k = _as_tensor(kernel).double()
+    if k.ndim != 2 or min(k.shape) < 3:
+        raise ValueError(f"stripe_orientation expects a 2-D kernel of at least 3x3, got {tuple(k.shape)}")
+    gx = (k[1:-1, 2:] - k[1:-1, :-2]) / 2
+    gy = -(k[2:, 1:-1] - k[:-2, 1:-1]) / 2  # y up
+    jxx, jyy, jxy = float((gx * gx).sum()), float((gy * gy).sum()), float((gx * gy).sum())
+    if jxx + jyy == 0:
+        return 0.0, 0.0
+    gradient = 0.5 * math.atan2(2 * jxy, jxx - jyy)
+    coherence = math.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (jxx + jyy)
+    return (math.degrees(gradient) + 90.0) % 180.0, coherence
+
+
 def sample_photo(size: int = 256) -> torch.Tensor:
     """A greyscale photograph in [0, 1] shipped with matplotlib (Grace Hopper), centre-cropped
     to a square and resized to ``size`` x ``size``. No network access."""
@@ -164,4 +187,4 @@ def sample_photo(size: int = 256) -> torch.Tensor:
 
 
 __all__ = ["KERNELS", "KERNEL_TITLES", "KERNEL_NAMES_ZH", "get_kernel", "conv_output_size", "conv2d_loops", "conv2d_unfold",
-           "apply_kernel", "sample_photo"]
+           "apply_kernel", "stripe_orientation", "sample_photo"]

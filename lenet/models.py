@@ -10,7 +10,8 @@ Both classes expose the same small interface so one training loop serves both:
 
 from __future__ import annotations
 
-from typing import Dict, Type
+import contextlib
+from typing import Dict, Iterator, Type
 
 import torch
 import torch.nn as nn
@@ -99,35 +100,52 @@ class LeNet5Classic(nn.Module):
     fan-in). 60,000 trainable parameters. The output is a vector of penalties: the prediction
     is the class with the smallest one, and the loss is the MAP criterion with constant ``j``.
 
+    Four options replace one 1998 design choice each by its modern counterpart, for the
+    ablation of chapter 8 (the defaults are the paper's):
+
+    * ``output="linear"``: a learnt 84 -> 10 linear layer with softmax cross-entropy (logits,
+      argmax) instead of the RBF units and the MAP loss;
+    * ``activation="relu"``: ReLU instead of the scaled tanh, everywhere;
+    * ``pooling="max"``: 2x2 max pooling (then the activation) instead of the trainable
+      subsampling;
+    * ``c3="dense"``: every C3 map connected to all 6 S2 maps instead of Table I.
+
     Shape: (N, 1, 32, 32) -> (N, 10).
     """
 
     name = "classic"
     input_size = 32
     default_normalization = "paper"
+    OPTIONS = {"output": ("rbf", "linear"), "activation": ("scaled_tanh", "relu"),
+               "pooling": ("subsampling", "max"), "c3": ("table", "dense")}
 
-    def __init__(self, j: float = 0.1) -> None:
+    def __init__(self, j: float = 0.1, output: str = "rbf", activation: str = "scaled_tanh",
+                 pooling: str = "subsampling", c3: str = "table") -> None:
         super().__init__()
+        for option, value in (("output", output), ("activation", activation), ("pooling", pooling), ("c3", c3)):
+            if value not in self.OPTIONS[option]:
+                raise ValueError(f"LeNet5Classic: unknown {option} {value!r}; choose one of: {', '.join(self.OPTIONS[option])}")
         self.j = j
+        self.options = dict(output=output, activation=activation, pooling=pooling, c3=c3)
+        self.squash = ScaledTanh() if activation == "scaled_tanh" else nn.ReLU()
         self.C1 = nn.Conv2d(1, 6, kernel_size=5)
-        self.S2 = Subsampling(6)
-        self.C3 = SparseConv2d(6, C3_TABLE, kernel_size=5)
-        self.S4 = Subsampling(16)
+        self.S2 = Subsampling(6, activation=self.squash) if pooling == "subsampling" else nn.Sequential(nn.MaxPool2d(2), self.squash)
+        self.C3 = SparseConv2d(6, C3_TABLE, kernel_size=5) if c3 == "table" else nn.Conv2d(6, 16, kernel_size=5)
+        self.S4 = Subsampling(16, activation=self.squash) if pooling == "subsampling" else nn.Sequential(nn.MaxPool2d(2), self.squash)
         self.C5 = nn.Conv2d(16, 120, kernel_size=5)
         self.F6 = nn.Linear(120, 84)
-        self.output = RBFOutput(DIGIT_BITMAPS)
-        self.squash = ScaledTanh()
+        self.output = RBFOutput(DIGIT_BITMAPS) if output == "rbf" else nn.Linear(84, 10)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
         """Uniform in +-2.4 / fan-in for every weight and bias (LeCun et al. 1998, Appendix A)."""
-        for layer in (self.C1, self.C5, self.F6):
-            fan_in = layer.weight[0].numel()
-            nn.init.uniform_(layer.weight, -2.4 / fan_in, 2.4 / fan_in)
-            nn.init.uniform_(layer.bias, -2.4 / fan_in, 2.4 / fan_in)
-        self.S2.reset_parameters()
-        self.C3.reset_parameters()
-        self.S4.reset_parameters()
+        for layer in (self.C1, self.C5, self.F6, self.S2, self.C3, self.S4, self.output):  # the 1998 net's order
+            if isinstance(layer, (nn.Conv2d, nn.Linear)):
+                fan_in = layer.weight[0].numel()
+                nn.init.uniform_(layer.weight, -2.4 / fan_in, 2.4 / fan_in)
+                nn.init.uniform_(layer.bias, -2.4 / fan_in, 2.4 / fan_in)
+            elif isinstance(layer, (Subsampling, SparseConv2d)):
+                layer.reset_parameters()
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """The 84-dimensional state of F6, which the RBF layer compares with the digit bitmaps."""
@@ -143,13 +161,15 @@ class LeNet5Classic(nn.Module):
         return self.output(self.features(x))
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        """The MAP criterion, Eq. (9) of the paper, on the RBF penalties."""
+        """The MAP criterion, Eq. (9) of the paper, on the RBF penalties (cross-entropy on the
+        logits with ``output="linear"``)."""
+        if self.options["output"] == "linear":
+            return F.cross_entropy(output, target)
         return map_loss(output, target, self.j)
 
-    @staticmethod
-    def classify(output: torch.Tensor) -> torch.Tensor:
-        """The digit with the smallest penalty."""
-        return output.argmin(dim=1)
+    def classify(self, output: torch.Tensor) -> torch.Tensor:
+        """The digit with the smallest penalty (the largest logit with ``output="linear"``)."""
+        return output.argmax(dim=1) if self.options["output"] == "linear" else output.argmin(dim=1)
 
 
 def _check_input(x: torch.Tensor, size: int, who: str) -> None:
@@ -175,9 +195,26 @@ def get_model(name: str, **kwargs) -> nn.Module:
     return MODELS[name](**kwargs)
 
 
+def unwrap(model: nn.Module) -> nn.Module:
+    """The module itself, for a model wrapped by ``torch.compile`` (which keeps it as ``_orig_mod``)."""
+    return getattr(model, "_orig_mod", model)
+
+
+@contextlib.contextmanager
+def evaluating(model: nn.Module) -> Iterator[nn.Module]:
+    """``with evaluating(model):`` runs the block in eval mode and restores the model's mode after
+    it, also when the block raises."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) parameters of ``model``."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 
-__all__ = ["LeNet5Modern", "LeNet5Classic", "MODELS", "get_model", "count_parameters"]
+__all__ = ["LeNet5Modern", "LeNet5Classic", "MODELS", "get_model", "count_parameters", "unwrap", "evaluating"]

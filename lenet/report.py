@@ -2,7 +2,7 @@
 grids of digits and the table of results.
 
 Every function computes from its arguments (a model's outputs, a :class:`lenet.train.History`,
-records from :mod:`lenet.results`); nothing is typed in by hand. Figures are returned so a
+records from :mod:`lenet.records`); nothing is typed in by hand. Figures are returned so a
 notebook can save or adjust them; no text inside a figure is anything but ASCII.
 """
 
@@ -214,26 +214,32 @@ def _as_histories(histories) -> Dict[str, object]:
     return {"": histories}
 
 
+def _epochs(h) -> List[Dict]:
+    """The per-epoch dicts of a :class:`lenet.train.History` or a :class:`lenet.records.Record`."""
+    return h.history if hasattr(h, "history") else h.epochs
+
+
 def plot_history(histories, reference_error: Optional[float] = None, reference_label: str = "",
                  figsize: Tuple[float, float] = (10, 3.6)):
     """Training curves: loss (train solid, test dashed) and test error in percent, per epoch.
 
-    ``histories`` is one :class:`lenet.train.History` or a dict ``{label: History}``. With
+    ``histories`` is one :class:`lenet.train.History` or :class:`lenet.records.Record`, or a dict
+    ``{label: history or record}``. The training curves are running means over each epoch. With
     ``reference_error`` (a fraction) a horizontal line marks it on the error panel.
     """
     hs = _as_histories(histories)
     fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=figsize)
     for i, (label, h) in enumerate(hs.items()):
         color = f"C{i}"
-        ep = [r["epoch"] for r in h.epochs]
-        ax_loss.plot(ep, [r["train_loss"] for r in h.epochs], "-o", color=color, markersize=3,
+        ep = [r["epoch"] for r in _epochs(h)]
+        ax_loss.plot(ep, [r["train_loss"] for r in _epochs(h)], "-o", color=color, markersize=3,
                      label=f"{label} train".strip())
-        te = [(r["epoch"], r["test_loss"]) for r in h.epochs if r.get("test_loss") is not None]
+        te = [(r["epoch"], r["test_loss"]) for r in _epochs(h) if r.get("test_loss") is not None]
         if te:
             ax_loss.plot(*zip(*te), "--s", color=color, markersize=3, label=f"{label} test".strip())
-        tr_err = [100 * (1 - r["train_acc"]) for r in h.epochs]
+        tr_err = [100 * (1 - r["train_acc"]) for r in _epochs(h)]
         ax_err.plot(ep, tr_err, "-o", color=color, markersize=3, label=f"{label} train".strip())
-        te_err = [(r["epoch"], 100 * (1 - r["test_acc"])) for r in h.epochs if r.get("test_acc") is not None]
+        te_err = [(r["epoch"], 100 * (1 - r["test_acc"])) for r in _epochs(h) if r.get("test_acc") is not None]
         if te_err:
             ax_err.plot(*zip(*te_err), "--s", color=color, markersize=3, label=f"{label} test".strip())
     if reference_error is not None:
@@ -266,7 +272,7 @@ def plot_test_error(histories, reference_error: Optional[float] = PAPER_TEST_ERR
     else:
         fig = ax.figure
     for i, (label, h) in enumerate(hs.items()):
-        pts = [(r["epoch"], 100 * (1 - r["test_acc"])) for r in h.epochs if r.get("test_acc") is not None]
+        pts = [(r["epoch"], 100 * (1 - r["test_acc"])) for r in _epochs(h) if r.get("test_acc") is not None]
         ax.plot(*zip(*pts), "-o", color=f"C{i}", label=label or "this run")
     if reference_error is not None:
         ax.axhline(100 * reference_error, color="k", linestyle="--", linewidth=1.2, label=reference_label)
@@ -334,17 +340,22 @@ def plot_predictions(images, preds, labels=None, ncols: int = 10):
     return show_digits(images, titles=titles, colors=colors, ncols=ncols, size=1.15)
 
 
-def plot_records_by_epoch(records, ax=None, reference_error: Optional[float] = PAPER_TEST_ERROR):
-    """Test error after each epoch of each record (from ``test_acc_per_epoch``), log scale,
-    with the paper's 0.95% as a dashed line."""
+def plot_records_by_epoch(records, ax=None, reference_error: Optional[float] = PAPER_TEST_ERROR, labels=None):
+    """Test error after each epoch of each record, log scale, with the paper's 0.95% as a dashed
+    line (chapters 6-8). Records of one run share a colour; ``labels`` maps a run to its legend."""
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 4))
     else:
         fig = ax.figure
-    for i, r in enumerate(records):
-        points = [(e + 1, 100 * (1 - a)) for e, a in enumerate(r.test_acc_per_epoch) if a is not None]
+    runs = list(dict.fromkeys(r.run for r in records))
+    shown = set()
+    for r in records:
+        i = runs.index(r.run)
+        points = [(e + 1, 100 * (1 - a)) for e, a in enumerate(r.column("test_acc")) if a is not None]
+        label = None if r.run in shown else (labels or {}).get(r.run, r.title or r.run)
+        shown.add(r.run)
         if points:
-            ax.plot(*zip(*points), "-o", color=f"C{i}", markersize=4, label=r.name)
+            ax.plot(*zip(*points), "-o", color=f"C{i}", markersize=3, alpha=0.8, label=label)
     if reference_error is not None:
         ax.axhline(100 * reference_error, color="k", linestyle="--", linewidth=1,
                    label=f"paper ({100 * reference_error:.2f}%)")
@@ -359,7 +370,7 @@ def plot_records_by_epoch(records, ax=None, reference_error: Optional[float] = P
     return fig
 
 
-# --------------------------------------------------------------------------- results table
+# --------------------------------------------------------------------------- tables of runs
 
 
 def _fmt_time(s: Optional[float]) -> str:
@@ -368,65 +379,92 @@ def _fmt_time(s: Optional[float]) -> str:
     return f"{s:.1f} s" if s < 600 else f"{s / 60:.1f} min"
 
 
-def results_rows(records) -> List[Dict[str, str]]:
-    """One dict of formatted cells per record (the columns of :func:`results_table`)."""
-    rows = []
+def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
+    """A Markdown table; the columns whose indices are in ``right`` are right-aligned."""
+    lines = ["| " + " | ".join(columns) + " |",
+             "| " + " | ".join("---:" if i in right else "---" for i in range(len(columns))) + " |"]
+    lines += ["| " + " | ".join(row) + " |" for row in rows]
+    return "\n".join(lines)
+
+
+def error_cell(summary: Mapping) -> str:
+    """'0.98% +- 0.04 (0.95-1.02)' from :func:`lenet.records.summarize`: mean test error, standard
+    deviation over the seeds and the range; just the error for one seed."""
+    if summary["n"] == 1:
+        return f"{100 * summary['mean_error']:.2f}%"
+    return (f"{100 * summary['mean_error']:.2f}% &plusmn; {100 * summary['sd_error']:.2f} "
+            f"({100 * summary['min_error']:.2f}-{100 * summary['max_error']:.2f})")
+
+
+def group_runs(records) -> Dict[str, list]:
+    """Records by run, in the order they come."""
+    groups: Dict[str, list] = {}
     for r in records:
-        cfg = r.config or {}
-        rows.append({
-            "run": r.name,
-            "model": r.model,
-            "parameters": f"{r.parameters:,}",
-            "test accuracy": f"{100 * r.test_acc:.2f}%",
-            "test error": f"{100 * (1 - r.test_acc):.2f}%",
-            "epochs": str(r.epochs),
-            "training images": f"{cfg.get('train_subset') or 60000:,}",
-            "optimizer": f"{cfg.get('optimizer', '?')}, {cfg.get('schedule', '?')}",
-            "batch": str(cfg.get("batch_size", "?")),
-            "train time": _fmt_time(r.train_s),
-            "device": r.device,
-            "budget": r.budget or "-",
-        })
-    return rows
+        groups.setdefault(r.run, []).append(r)
+    return groups
 
 
-def results_table(records, columns: Optional[Sequence[str]] = None, fmt: str = "markdown") -> str:
-    """The records as a table: ``fmt='markdown'`` (for ``IPython.display.Markdown``) or ``'text'``."""
-    rows = results_rows(records)
-    columns = list(columns) if columns is not None else (list(rows[0]) if rows else ["run"])
-    cells = [[row[c] for c in columns] for row in rows]
-    if fmt == "markdown":
-        right = {"parameters", "test accuracy", "test error", "epochs", "training images", "batch", "train time"}
-        lines = ["| " + " | ".join(columns) + " |",
-                 "| " + " | ".join("---:" if c in right else "---" for c in columns) + " |"]
-        lines += ["| " + " | ".join(row) + " |" for row in cells]
-        return "\n".join(lines)
-    if fmt == "text":
-        widths = [max(len(c), *(len(r[i]) for r in cells)) if cells else len(c) for i, c in enumerate(columns)]
-        lines = ["  ".join(c.ljust(w) for c, w in zip(columns, widths)), "  ".join("-" * w for w in widths)]
-        lines += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
-        return "\n".join(lines)
-    raise ValueError(f"fmt must be 'markdown' or 'text', got {fmt!r}")
+def runs_table(records) -> str:
+    """One row per run (chapter 8): what it trains, its seeds, the mean test error with its
+    spread, epochs, the mean training time, the time per epoch and the machine."""
+    from .records import summarize
+
+    rows = []
+    for run, recs in group_runs(records).items():
+        s, r = summarize(recs), recs[0]
+        cfg = r.config
+        rows.append([r.title or run, r.model, f"{r.parameters:,}", str(s["n"]), error_cell(s), str(r.epochs),
+                     f"{cfg['optimizer']}, {cfg['schedule']}, batch {cfg['batch_size']}", _fmt_time(s["mean_train_s"]),
+                     f"{s['mean_train_s'] / r.epochs:.1f} s", r.device])
+    return markdown_table(["run", "model", "parameters", "seeds", "test error (mean &plusmn; sd, range)", "epochs",
+                           "optimiser, schedule, batch", "train time", "per epoch", "device"], rows, right=(2, 3, 5, 7, 8))
 
 
-def plot_results(records, ax=None):
-    """Test error against training time (log scale), one labelled point per record."""
+def ablation_rows(steps: Sequence[Tuple[str, str]], records) -> List[Dict]:
+    """For each (run, label) of ``steps``: the label, the parameters, the summary of its seeds and
+    the change of the mean test error from the step before (``None`` for the first)."""
+    from .records import summarize
+
+    groups = group_runs(records)
+    out, previous = [], None
+    for run, label in steps:
+        recs = groups.get(run)
+        if not recs:
+            raise ValueError(f"no records of run {run!r}; make them with `python -m lenet record {run}`")
+        s = summarize(recs)
+        out.append({"run": run, "label": label, "parameters": recs[0].parameters, "summary": s,
+                    "per_epoch_s": s["mean_train_s"] / recs[0].epochs,
+                    "change": None if previous is None else s["mean_error"] - previous})
+        previous = s["mean_error"]
+    return out
+
+
+def ablation_table(rows: Sequence[Mapping]) -> str:
+    """The rows of :func:`ablation_rows` as a Markdown table (chapter 8)."""
+    cells = [[r["label"], f"{r['parameters']:,}", error_cell(r["summary"]),
+              "-" if r["change"] is None else f"{100 * r['change']:+.2f}", f"{r['per_epoch_s']:.1f} s"] for r in rows]
+    return markdown_table(["design", "parameters", "test error (mean &plusmn; sd, range)", "change (points)", "per epoch"],
+                          cells, right=(1, 3, 4))
+
+
+def plot_results(records, ax=None, labels=None):
+    """Test error against training time (log scale), one point per record, one colour per run."""
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 4))
+        fig, ax = plt.subplots(figsize=(7.5, 4.2))
     else:
         fig = ax.figure
     markers = {"classic": "s", "modern": "o"}
-    for i, r in enumerate(records):
-        ax.scatter(max(r.train_s, 1e-3), 100 * (1 - r.test_acc), marker=markers.get(r.model, "^"), color=f"C{i}",
-                   s=45, label=f"{r.name} ({r.device})")
+    for i, (run, recs) in enumerate(group_runs(records).items()):
+        ax.scatter([max(r.train_s, 1e-3) for r in recs], [100 * r.test_error for r in recs],
+                   marker=markers.get(recs[0].model, "^"), color=f"C{i}", s=40,
+                   label=(labels or {}).get(run, recs[0].title or run))
     ax.axhline(100 * PAPER_TEST_ERROR, color="k", linestyle="--", linewidth=1, label="paper LeNet-5 (0.95%)")
     ax.set_xscale("log")
     _plain_log_axis(ax.xaxis)
-    ax.set_ylim(bottom=0)
     ax.set_xlabel("training time (s, log scale)")
     ax.set_ylabel("test error (%)")
     ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=7, loc="best")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
     return fig
 
@@ -434,6 +472,6 @@ def plot_results(records, ax=None):
 __all__ = [
     "PAPER_TEST_ERROR", "PAPER_TEST_ERROR_DISTORTED", "plot_bitmaps", "bitmap_distances", "plot_matrix",
     "plot_squash", "plot_f6_states", "plot_map_loss", "plot_history", "plot_test_error", "confusion_matrix", "most_confused",
-    "plot_confusion_matrix", "misclassified", "plot_misclassified", "plot_predictions",
-    "plot_records_by_epoch", "results_rows", "results_table", "plot_results",
+    "plot_confusion_matrix", "misclassified", "plot_misclassified", "plot_predictions", "plot_records_by_epoch",
+    "markdown_table", "error_cell", "group_runs", "runs_table", "ablation_rows", "ablation_table", "plot_results",
 ]

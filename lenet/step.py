@@ -28,6 +28,8 @@ from typing import Optional
 import torch
 import torch.nn as nn
 
+from .models import unwrap
+
 #: Eager steps run on a side stream before a graph is recorded (PyTorch's recipe uses 3).
 WARMUP_STEPS = 3
 
@@ -71,7 +73,7 @@ class TrainStep:
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device,
                  graph: bool = False, amp: bool = False, channels_last: bool = False) -> None:
         self.model = model
-        self.base = getattr(model, "_orig_mod", model)
+        self.base = unwrap(model)
         self.optimizer = optimizer
         self.device = device
         self.use_graph = graph
@@ -82,6 +84,7 @@ class TrainStep:
         self.correct = torch.zeros((), device=device, dtype=torch.long)
         self.seen = 0
         self.steps = 0
+        self.last_loss: Optional[torch.Tensor] = None  # the loss of the latest step
         self.x: Optional[torch.Tensor] = None
         self.y: Optional[torch.Tensor] = None
         self.graph = None
@@ -100,7 +103,8 @@ class TrainStep:
         loss = self.base.loss(out, y)
         loss.backward()
         self.optimizer.step()
-        self.loss_sum.add_(loss.detach() * y.shape[0])
+        self.last_loss = loss.detach()
+        self.loss_sum.add_(self.last_loss * y.shape[0])
         self.correct.add_((self.base.classify(out.detach()) == y).sum())
 
     def _to_static(self, x: torch.Tensor, y: torch.Tensor) -> None:

@@ -19,7 +19,6 @@ A seed fixes the initial weights and the order of the batches, so CPU runs repea
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import asdict, dataclass, field, fields
@@ -30,7 +29,7 @@ import torch
 import torch.nn as nn
 
 from .data import DeviceLoader, Split, load_mnist, make_transform
-from .models import MODELS, get_model
+from .models import MODELS, evaluating, get_model, unwrap
 from .step import TrainStep, autocast
 
 OPTIMIZERS = ("adam", "sgd")
@@ -129,6 +128,7 @@ class History:
     ``wall_s`` is the training time (forward, backward, update), without evaluation;
     ``time_to_target_s`` is the training time until the end of the first epoch whose test
     accuracy reached the target (None if never); ``total_s`` includes evaluation.
+    ``step_losses`` holds the training loss of each of the first :data:`REPLAY_STEPS` steps.
     """
 
     device: str
@@ -137,6 +137,7 @@ class History:
     total_s: float = 0.0
     time_to_target_s: Optional[float] = None
     epochs_to_target: Optional[int] = None
+    step_losses: List[float] = field(default_factory=list)
 
     @property
     def test_acc(self) -> Optional[float]:
@@ -154,7 +155,8 @@ class History:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "History":
-        return cls(**{k: d[k] for k in ("device", "epochs", "wall_s", "total_s", "time_to_target_s", "epochs_to_target") if k in d})
+        return cls(**{k: d[k] for k in ("device", "epochs", "wall_s", "total_s", "time_to_target_s", "epochs_to_target",
+                                         "step_losses") if k in d})
 
 
 def resolve_device(device: Union[str, torch.device] = "auto") -> torch.device:
@@ -211,40 +213,48 @@ def _sync(device: torch.device) -> None:
 @torch.inference_mode()
 def evaluate(model: nn.Module, loader: DeviceLoader, amp: bool = False) -> Tuple[float, float]:
     """(mean loss, accuracy as a fraction) of ``model`` over every batch of ``loader``."""
-    was_training = model.training
-    model.eval()
     device = loader.device
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     n = 0
-    base = getattr(model, "_orig_mod", model)
-    for x, y in loader:
-        with autocast(device, amp):
-            out = model(x)
-        out = out.float()
-        loss_sum += base.loss(out, y) * y.shape[0]
-        correct += (base.classify(out) == y).sum()
-        n += y.shape[0]
-    model.train(was_training)
+    base = unwrap(model)
+    with evaluating(model):
+        for x, y in loader:
+            with autocast(device, amp):
+                out = model(x)
+            out = out.float()
+            loss_sum += base.loss(out, y) * y.shape[0]
+            correct += (base.classify(out) == y).sum()
+            n += y.shape[0]
     return float(loss_sum) / n, int(correct) / n
+
+
+def input_transform(model: nn.Module, normalization: Optional[str] = None) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The batch transform from uint8 (B, 28, 28) images to the input ``model`` was trained on: the
+    normalisation ``normalization`` if given, else the ``normalization`` attribute that
+    :func:`build_model` and :func:`load_checkpoint` set, else the model class's default; padded to
+    32x32 for the 1998 network. The one rule for everything that feeds a model."""
+    base = unwrap(model)
+    normalization = normalization or getattr(base, "normalization", None) or base.default_normalization
+    return make_transform(normalization, pad=base.input_size == 32)
 
 
 @torch.inference_mode()
 def predict(model: nn.Module, images: torch.Tensor, normalization: Optional[str] = None, batch_size: int = 2000) -> torch.Tensor:
-    """Predicted digits for uint8 images (N, 28, 28), prepared the way ``model`` was trained:
-    ``normalization`` if given, else the ``normalization`` attribute that :func:`build_model` and
-    :func:`load_checkpoint` set, else the model class's default."""
-    base = getattr(model, "_orig_mod", model)
+    """Predicted digits for uint8 images (N, 28, 28), prepared by :func:`input_transform`."""
+    base = unwrap(model)
     if images.ndim == 2:
         images = images.unsqueeze(0)
-    normalization = normalization or getattr(base, "normalization", None) or base.default_normalization
-    transform = make_transform(normalization, pad=base.input_size == 32)
+    transform = input_transform(model, normalization)
     device = next(model.parameters()).device
-    was_training = model.training
-    model.eval()
-    preds = [base.classify(model(transform(images[i: i + batch_size].to(device)))) for i in range(0, len(images), batch_size)]
-    model.train(was_training)
+    with evaluating(model):
+        preds = [base.classify(model(transform(images[i: i + batch_size].to(device)))) for i in range(0, len(images), batch_size)]
     return torch.cat(preds).cpu()
+
+
+#: How many per-step training losses a :class:`History` keeps, from the first step on: the
+#: fingerprint that :mod:`lenet.records` replays to check a recorded run.
+REPLAY_STEPS = 200
 
 
 def fit(
@@ -252,40 +262,50 @@ def fit(
     train_loader: DeviceLoader,
     test_loader: Optional[DeviceLoader],
     config: TrainConfig,
-    on_epoch: Optional[Callable[[Dict[str, float]], None]] = None,
+    stop_after: Optional[int] = None,
+    max_steps: Optional[int] = None,
 ) -> History:
-    """Train ``model`` for ``config.epochs`` epochs; evaluate on ``test_loader`` after each
+    """Train ``model`` on the schedule of ``config``; evaluate on ``test_loader`` after each
     ``config.eval_every`` epochs (and the last); return a :class:`History`.
 
-    Training stops early once ``config.target_acc`` is reached only if ``on_epoch`` raises
-    ``StopIteration``; by default every epoch runs. Each batch goes through a
-    :class:`lenet.step.TrainStep` (a CUDA graph with ``config.cuda_graph`` on a GPU).
+    The loop is the one of chapter 6, written out: for each batch, forward, loss,
+    ``zero_grad``, ``backward``, ``step`` (a :class:`lenet.step.TrainStep`, which on a GPU with
+    ``config.cuda_graph`` replays the whole step as a CUDA graph), then the learning-rate
+    schedule. The stop rule is explicit: every epoch of ``config.epochs`` runs, unless
+    ``stop_after`` says to stop after that many epochs (the schedule is still the one of
+    ``config.epochs`` epochs, so the run is the exact prefix of the full one) or ``max_steps``
+    after that many steps (the last epoch is then cut short and not evaluated).
     """
+    from tqdm.auto import tqdm
+
     device = train_loader.device
-    if config.progress:
-        from tqdm.auto import tqdm
-    else:
-        def tqdm(iterable, **_kwargs):
-            return iterable
     optimizer = make_optimizer(model, config)
     scheduler, step_every = make_scheduler(optimizer, config, len(train_loader))
     step = TrainStep(model, optimizer, device, graph=config.cuda_graph, amp=config.amp, channels_last=config.channels_last)
     history = History(device=str(device) if device.type != "cuda" else torch.cuda.get_device_name(device))
     target = config.target_fraction
+    epochs = config.epochs if stop_after is None else min(stop_after, config.epochs)
     train_time = 0.0
     start_total = time.perf_counter()
     model.train()
-    for epoch in range(config.epochs):
+    for epoch in range(epochs):
         train_loader.set_epoch(epoch)
         lr = float(optimizer.param_groups[0]["lr"])
         _sync(device)
         t0 = time.perf_counter()
         step.reset_metrics()
-        batches = tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, unit="batch")
+        cut_short = False
+        batches = tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, unit="batch",
+                       disable=not config.progress)
         for x, y in batches:
             step(x, y)
+            if len(history.step_losses) < REPLAY_STEPS:
+                history.step_losses.append(float(step.last_loss))
             if step_every == "batch":
                 scheduler.step()
+            if max_steps is not None and step.steps >= max_steps:
+                cut_short = True
+                break
         if step_every == "epoch":
             scheduler.step()
         _sync(device)
@@ -301,7 +321,7 @@ def fit(
             "train_s": train_time,
         }
         last = epoch + 1 == config.epochs
-        if test_loader is not None and ((epoch + 1) % config.eval_every == 0 or last):
+        if test_loader is not None and not cut_short and ((epoch + 1) % config.eval_every == 0 or last):
             record["test_loss"], record["test_acc"] = evaluate(model, test_loader, config.amp)
             if target is not None and history.time_to_target_s is None and record["test_acc"] >= target:
                 history.time_to_target_s = train_time
@@ -312,11 +332,8 @@ def fit(
             test = f", test loss {record['test_loss']:.4f}, test acc {100 * record['test_acc']:.2f}%" if record["test_acc"] is not None else ""
             print(f"epoch {epoch + 1:>2}/{config.epochs}: train loss {record['train_loss']:.4f}, "
                   f"train acc {100 * record['train_acc']:.2f}%{test} ({train_time:.1f} s)", flush=True)
-        if on_epoch is not None:
-            try:
-                on_epoch(record)
-            except StopIteration:
-                break
+        if cut_short:
+            break
     history.wall_s = train_time
     history.total_s = time.perf_counter() - start_total
     return history
@@ -352,10 +369,13 @@ def train(
     config: TrainConfig,
     data: Optional[Tuple[Split, Split]] = None,
     data_dir: Optional[Union[str, Path]] = None,
+    stop_after: Optional[int] = None,
+    max_steps: Optional[int] = None,
 ) -> Tuple[nn.Module, History]:
     """Build, train and evaluate the model of ``config`` on MNIST (or on ``data`` = (train, test)).
 
-    Returns the trained model (not compiled) and its :class:`History`.
+    ``stop_after`` and ``max_steps`` stop early, as in :func:`fit`. Returns the trained model (not
+    compiled) and its :class:`History`.
     """
     config.validate()
     device = resolve_device(config.device)
@@ -364,50 +384,8 @@ def train(
     train_loader, test_loader = make_loaders(config, data[0], data[1], device)
     model = build_model(config, device)
     runner = torch.compile(model) if config.compile else model
-    history = fit(runner, train_loader, test_loader, config)
+    history = fit(runner, train_loader, test_loader, config, stop_after=stop_after, max_steps=max_steps)
     return model, history
-
-
-def source_config(optimizer: str = "adam", **overrides: Any) -> TrainConfig:
-    """The source tutorial's run: 10 epochs, batch 64, Adam lr 1e-3 (or SGD lr 0.01, momentum 0.9),
-    constant learning rate, pixels in [0, 1] (``ToTensor``), cross-entropy."""
-    base = dict(model="modern", epochs=10, batch_size=64, optimizer=optimizer, lr=None, schedule="constant",
-                normalization="unit")
-    base.update(overrides)
-    return TrainConfig(**base)
-
-
-def fast_config(**overrides: Any) -> TrainConfig:
-    """The book's fast recipe for the modern model: data on the device, batches of 256, Adam with
-    betas (0.7, 0.9) on a one-cycle schedule peaking at 0.01, 2 epochs, standardised inputs,
-    channels-last tensors (about 25% faster on a CPU), evaluation only at the end.
-
-    Chosen once on a validation split, never on the test set (``benchmarks/choose_fast_recipe.py``):
-    the cheapest of its candidates whose mean validation accuracy over 2 seeds reached 98.8%.
-    ``benchmarks/time_to_accuracy.py`` then reports its test accuracy over 5 seeds."""
-    base = dict(model="modern", epochs=FAST_EPOCHS, batch_size=FAST_BATCH, optimizer="adam", lr=FAST_LR,
-                betas=FAST_BETAS, schedule="onecycle", normalization="meanstd", eval_every=FAST_EPOCHS,
-                target_acc=99.0, channels_last=True)
-    base.update(overrides)
-    return TrainConfig(**base)
-
-
-def gpu_settings(device: Union[str, torch.device], compile: bool = True) -> Dict[str, Any]:
-    """What the fast recipe adds on a CUDA GPU: bf16 autocast, ``torch.compile`` (unless
-    ``compile=False``: compiling takes longer than a 2-epoch run, so it pays only when a process
-    trains many times, as the benchmark does) and the whole step recorded as a CUDA graph
-    (:class:`lenet.step.TrainStep`), test set in one batch. Nothing on a CPU, where compiling made a
-    step slower (``benchmarks/RESULTS.md``)."""
-    if torch.device(device).type != "cuda":
-        return {}
-    return dict(amp=True, compile=compile, cuda_graph=True, eval_batch_size=10_000)
-
-
-#: The fast recipe's settings (see :func:`fast_config`).
-FAST_EPOCHS = 2
-FAST_BATCH = 256
-FAST_LR = 1e-2
-FAST_BETAS = (0.7, 0.9)
 
 
 # --------------------------------------------------------------------------- checkpoints
@@ -417,7 +395,7 @@ CHECKPOINT_FORMAT = "lenet-checkpoint/1"
 
 def save_checkpoint(path: Union[str, Path], model: nn.Module, config: TrainConfig, history: Optional[History] = None) -> Path:
     """Save weights with the model name, the config and the history; returns the path."""
-    base = getattr(model, "_orig_mod", model)
+    base = unwrap(model)
     name = getattr(base, "name", None)
     if name not in MODELS:
         raise CheckpointError(f"cannot save a {type(base).__name__}: only {', '.join(MODELS)} LeNet-5 models are supported")
@@ -462,7 +440,7 @@ def load_checkpoint(
         cfg = payload.get("config") or {}
         model = get_model(name, **cfg.get("model_kwargs", {}))
     else:
-        base = getattr(model, "_orig_mod", model)
+        base = unwrap(model)
         have = getattr(base, "name", type(base).__name__)
         if have != name:
             raise CheckpointError(
@@ -470,7 +448,7 @@ def load_checkpoint(
                 f"'{have}' model ({type(base).__name__}); build a {MODELS[name].__name__} or call "
                 f"load_checkpoint without a model"
             )
-    base = getattr(model, "_orig_mod", model)
+    base = unwrap(model)
     base.normalization = (payload.get("config") or {}).get("normalization") or base.default_normalization
     try:
         base.load_state_dict(payload["state_dict"])
@@ -479,17 +457,8 @@ def load_checkpoint(
     return model, payload
 
 
-def write_metrics(path: Union[str, Path], config: TrainConfig, history: History, extra: Optional[Dict[str, Any]] = None) -> Path:
-    """Write the run's config, history and headline numbers as JSON."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    data = {"config": asdict(config), "history": history.to_dict(), **(extra or {})}
-    path.write_text(json.dumps(data, indent=2))
-    return path
-
-
 __all__ = [
     "TrainConfig", "History", "CheckpointError", "OPTIMIZERS", "SCHEDULES", "PAPER_LR_MULTIPLIERS",
     "resolve_device", "make_optimizer", "make_scheduler", "evaluate", "predict", "fit", "make_loaders",
-    "build_model", "train", "source_config", "fast_config", "gpu_settings", "save_checkpoint", "load_checkpoint", "write_metrics",
+    "build_model", "train", "input_transform", "REPLAY_STEPS", "save_checkpoint", "load_checkpoint",
 ]

@@ -52,6 +52,7 @@ PIP_TARGET_RE = re.compile(r"lenet\s*@\s*git\+https?://[^\"'\s]+")
 HEADING_RE = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 
 SETUP_TAG = "setup"
+HIDE_TAG = "hide-input"  # the HTML book folds the setup cell's code away
 SETUP_TEMPLATE = '''\
 # Setup: installs the book's `lenet` package when it is missing (on Colab, say).
 # Safe to run again; it never reinstalls torch.
@@ -120,7 +121,7 @@ def read_repository(config: Path) -> Repository:
 
 
 def _new_setup_cell(nb, repo: Repository):
-    cell = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(target=repo.pip_target), metadata={"tags": [SETUP_TAG]})
+    cell = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(target=repo.pip_target), metadata={"tags": [SETUP_TAG, HIDE_TAG]})
     if nb.get("nbformat", 4) == 4 and nb.get("nbformat_minor", 0) < 5:
         cell.pop("id", None)  # cell ids came with nbformat 4.5
     return cell
@@ -168,6 +169,10 @@ def sync_notebook(nb, rel_path: str, repo: Repository, gpu: bool = False) -> Tup
             changes.append(f"setup cell installs {', '.join(sorted(set(t for t in targets if t != repo.pip_target)))}, "
                            f"not {repo.pip_target}")
             cell.source = new
+        tags = cell.metadata.setdefault("tags", [])
+        if HIDE_TAG not in tags:
+            tags.append(HIDE_TAG)
+            changes.append(f"setup cell not tagged '{HIDE_TAG}' (its code is folded away in the HTML book)")
 
     # (c) the accelerator
     if gpu:

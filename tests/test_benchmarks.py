@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from conftest import ROOT, load_script
-from lenet.train import fast_config
+from lenet.recipes import fast_config
 
 bench = load_script("benchmarks/time_to_accuracy.py")
 RESULTS_MD = (ROOT / "benchmarks" / "RESULTS.md").read_text()
@@ -36,14 +36,9 @@ def test_targets_are_checked_per_device():
     assert not bench.targets(run, torch.device("cuda"))["mean test accuracy >= 99.0%"]
 
 
-def test_classic_full_schedule_record_is_reported():
-    record = json.loads((ROOT / "benchmarks" / "results" / "classic-cpu-20epochs.json").read_text())
-    cfg = record["config"]
-    assert (cfg["model"], cfg["epochs"], cfg["batch_size"], cfg["optimizer"], cfg["schedule"]) == ("classic", 20, 32, "adam", "paper")
-    assert len(record["history"]["epochs"]) == 20
-    assert bench.classic_full_summary(record) in RESULTS_MD
-    error = 100 * (1 - record["result"]["test_acc"])
-    chapter6 = json.loads((ROOT / "notebooks" / "06_lenet5_1998.ipynb").read_text())
-    prose = "".join("".join(c["source"]) for c in chapter6["cells"] if c["cell_type"] == "markdown")
-    assert f"{error:.2f}% test error" in prose
-    assert f"took\n{record['history']['wall_s'] / 60:.1f} minutes" in prose
+def test_classic_full_schedule_records_are_reported():
+    from lenet import records
+
+    runs = records.load_records(ROOT / "results", run="classic-1998")
+    assert len(runs) >= 3 and all(r.epochs == 20 for r in runs)
+    assert bench.classic_full_summary(runs) in RESULTS_MD

@@ -6,9 +6,9 @@ from dataclasses import replace
 import pytest
 
 from lenet.cli import main
-from lenet.train import fast_config
+from lenet.recipes import fast_config
 
-SUBCOMMANDS = ["data", "summary", "train", "eval"]
+SUBCOMMANDS = ["data", "summary", "train", "eval", "record"]
 
 
 def run(*args, env=None):
@@ -43,7 +43,10 @@ def test_train_and_eval_on_a_directory_of_idx_files(tiny_idx_dir, tmp_path):
     assert res.returncode == 0, res.stderr
     last = json.loads(res.stdout.strip().splitlines()[-1])
     assert {"test_acc", "epochs", "wall_s", "time_to_target_s"} <= set(last) and last["epochs"] == 1
-    assert (out / "checkpoint.pt").is_file() and json.loads((out / "metrics.json").read_text())["result"] == last
+    assert (out / "checkpoint.pt").is_file() and last["record"] == str(out / "record.json")
+    record = json.loads((out / "record.json").read_text())
+    assert record["format"] == "lenet-record/1" and record["final"]["test_acc"] == last["test_acc"]
+    assert record["config"]["epochs"] == 1 and record["checkpoint"] == "checkpoint.pt"
     res = run("eval", "--checkpoint", str(out / "checkpoint.pt"), "--data-dir", str(tiny_idx_dir), "--device", "cpu")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["n"] == 10
@@ -89,6 +92,9 @@ def test_fast_flag_runs_the_fast_recipe_and_options_override_it(monkeypatch):
     (["train", "--data-dir", "/no/such/dir", "--epochs", "1"], "is not a directory"),
     (["train", "--device", "cuda:0"] if True else [], "cuda"),
     (["eval", "--checkpoint", "/no/such.pt"], "does not exist"),
+    (["train", "--device", "tpu9"], "unknown device 'tpu9'"),
+    (["train", "--out", "/proc/lenet-run", "--epochs", "1"], "cannot write to /proc/lenet-run"),
+    (["record", "no-such-run"], "unknown book run 'no-such-run'"),
     (["summary", "--model", "x"], "invalid choice"),
 ])
 def test_bad_input_exits_nonzero_with_one_clear_line(args, needle):

@@ -238,7 +238,7 @@ def test_colab_script_rewrites_and_checks(tmp_path, capsys):
     url_b = "https://colab.research.google.com/github/acme/lenet-book/blob/main/notebooks/02_second.ipynb"
     assert new_b.cells[0].source == (
         f"# 2. Second\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url_b})\n\nProse.")
-    assert new_b.cells[1].metadata["tags"] == ["setup"] and new_b.cells[2].id == b.cells[1].id
+    assert new_b.cells[1].metadata["tags"] == ["setup", "hide-input"] and new_b.cells[2].id == b.cells[1].id
     check_setup_source(new_b.cells[1].source, "lenet @ git+https://github.com/acme/lenet-book")
     nbformat.validate(new_b)
 

@@ -10,7 +10,8 @@ import torch
 
 from lenet.models import get_model
 from lenet.step import WARMUP_STEPS, TrainStep
-from lenet.train import TrainConfig, fast_config, gpu_settings, make_optimizer, train
+from lenet.recipes import fast_config, gpu_settings
+from lenet.train import TrainConfig, make_optimizer, train
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 

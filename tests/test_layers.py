@@ -188,3 +188,20 @@ def test_map_loss_validates():
         map_loss(torch.zeros(2, 10), torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="non-negative"):
         map_loss(torch.zeros(2, 10), torch.zeros(2, dtype=torch.long), j=-1)
+
+
+def test_stripe_orientation_of_simple_kernels():
+    from lenet.kernels import KERNELS, stripe_orientation
+
+    horizontal, vertical, slash = torch.zeros(5, 5), torch.zeros(5, 5), torch.zeros(5, 5)
+    horizontal[2] = 1
+    vertical[:, 2] = 1
+    for i in range(5):
+        slash[4 - i, i] = 1                                 # "/": bottom left to top right
+    assert stripe_orientation(horizontal) == pytest.approx((0.0, 1.0))
+    assert stripe_orientation(vertical) == pytest.approx((90.0, 1.0))
+    assert stripe_orientation(slash) == pytest.approx((45.0, 1.0))
+    assert stripe_orientation(torch.ones(3, 3)) == (0.0, 0.0)
+    assert stripe_orientation(KERNELS["box_blur"])[1] == pytest.approx(0.0)
+    with pytest.raises(ValueError, match="at least 3x3"):
+        stripe_orientation(torch.ones(2, 2))

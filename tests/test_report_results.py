@@ -1,4 +1,4 @@
-"""Tests for lenet.results, lenet.report and lenet.draw (chapters 5-8). No dataset needed."""
+"""Tests for lenet.report and lenet.draw (chapters 5-8). No dataset needed."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
-from lenet import draw, report, results  # noqa: E402
+from lenet import draw, records, report  # noqa: E402
 from lenet.models import LeNet5Classic, LeNet5Modern  # noqa: E402
 from lenet.rbf import DIGIT_BITMAPS  # noqa: E402
 from lenet.train import History, TrainConfig  # noqa: E402
@@ -32,93 +32,6 @@ def _history(accs=(0.95, 0.97, 0.98), wall_s=12.5, device="cpu"):
                          "test_loss": 0.5 / (e + 1), "test_acc": a, "train_s": wall_s * (e + 1) / len(accs)})
     h.wall_s = wall_s
     return h
-
-
-def _record(name="run-a", model="modern", parameters=61_706, test_acc=0.99, **kw):
-    base = dict(name=name, model=model, parameters=parameters, test_acc=test_acc, train_s=10.0, device="cpu",
-                epochs=2, config={"epochs": 2, "batch_size": 64, "optimizer": "adam", "schedule": "constant"},
-                test_acc_per_epoch=[0.98, test_acc])
-    base.update(kw)
-    return results.Result(**base)
-
-
-# --------------------------------------------------------------------------- results
-
-
-def test_make_record_from_model_config_history():
-    model = LeNet5Modern()
-    config = TrainConfig(model="modern", epochs=3, progress=False, target_acc=99.0)
-    rec = results.make_record("modern-test", model, config, _history(), budget="CPU (short)", chapter="7")
-    assert rec.parameters == 61_706
-    assert rec.model == "modern"
-    assert rec.test_acc == 0.98 and rec.epochs == 3 and rec.train_s == 12.5
-    assert rec.test_acc_per_epoch == [0.95, 0.97, 0.98]
-    assert rec.config["epochs"] == 3 and rec.target_acc == pytest.approx(0.99)
-    assert rec.budget == "CPU (short)" and rec.torch_version == torch.__version__
-    assert results.make_record("c", LeNet5Classic(), TrainConfig(model="classic"), _history()).parameters == 60_000
-
-
-def test_make_record_refuses_history_without_test_accuracy():
-    h = History(device="cpu", epochs=[{"epoch": 1, "test_acc": None}])
-    with pytest.raises(results.ResultError, match="no test accuracy"):
-        results.make_record("x", LeNet5Modern(), TrainConfig(), h)
-
-
-def test_save_load_roundtrip(tmp_path):
-    rec = _record()
-    path = results.save_result(rec, tmp_path)
-    assert path == tmp_path / "run-a.json"
-    data = json.loads(path.read_text())
-    assert data["name"] == "run-a" and data["format"] == results.RESULT_FORMAT
-    assert results.load_result(path) == rec
-    # saving again replaces the file and leaves no temporary file behind
-    results.save_result(_record(test_acc=0.995), tmp_path)
-    assert results.load_result(path).test_acc == 0.995
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["run-a.json"]
-
-
-def test_load_results_sorted_and_empty(tmp_path):
-    assert results.load_results(tmp_path / "missing") == []
-    for name in ("zeta", "alpha", "mid"):
-        results.save_result(_record(name=name), tmp_path)
-    assert [r.name for r in results.load_results(tmp_path)] == ["alpha", "mid", "zeta"]
-
-
-def test_default_results_dir_env(tmp_path, monkeypatch):
-    monkeypatch.setenv(results.RESULTS_DIR_ENV, str(tmp_path / "elsewhere"))
-    assert results.default_results_dir() == tmp_path / "elsewhere"
-    results.save_result(_record(name="via-env"))
-    assert (tmp_path / "elsewhere" / "via-env.json").is_file()
-    monkeypatch.delenv(results.RESULTS_DIR_ENV)
-    assert results.default_results_dir().name == "results"
-
-
-@pytest.mark.parametrize("kw, match", [
-    ({"name": "Bad Name"}, "result name"),
-    ({"name": "../escape"}, "result name"),
-    ({"test_acc": 99.0}, "fraction"),
-    ({"test_acc": -0.1}, "fraction"),
-    ({"parameters": -1}, "parameters"),
-    ({"epochs": 0}, "epochs"),
-    ({"train_s": float("nan")}, "train_s"),
-])
-def test_result_validation(kw, match):
-    with pytest.raises(results.ResultError, match=match):
-        _record(**kw)
-
-
-def test_malformed_files_are_reported(tmp_path):
-    (tmp_path / "broken.json").write_text("{not json")
-    with pytest.raises(results.ResultError, match="broken.json"):
-        results.load_results(tmp_path)
-    (tmp_path / "broken.json").write_text(json.dumps({"name": "broken", "model": "modern"}))
-    with pytest.raises(results.ResultError, match="lacks the field"):
-        results.load_result(tmp_path / "broken.json")
-    # unknown keys (a newer format) are ignored
-    d = _record().to_dict()
-    d["added_later"] = 1
-    (tmp_path / "broken.json").write_text(json.dumps(d))
-    assert results.load_result(tmp_path / "broken.json").name == "run-a"
 
 
 # --------------------------------------------------------------------------- report
@@ -152,16 +65,32 @@ def test_bitmap_distances_are_four_times_hamming():
     assert report.bitmap_distances(small).tolist() == [[0.0, 4.0], [4.0, 0.0]]
 
 
-def test_results_table_formats():
-    recs = [_record(name="a-run", test_acc=0.9847), _record(name="b-run", model="classic", parameters=60_000)]
-    md = report.results_table(recs)
-    lines = md.splitlines()
-    assert lines[0].startswith("| run | model | parameters | test accuracy")
-    assert len(lines) == 4 and "| a-run | modern | 61,706 | 98.47% | 1.53% |" in lines[2]
-    text = report.results_table(recs, columns=["run", "test accuracy"], fmt="text")
-    assert text.splitlines()[2].split() == ["a-run", "98.47%"]
-    with pytest.raises(ValueError):
-        report.results_table(recs, fmt="html")
+def _record(name, run, error, model="modern", parameters=61_706, train_s=10.0, seed=0):
+    h = History(device="cpu", wall_s=train_s, total_s=train_s, step_losses=[1.0])
+    for e, acc in enumerate((0.9, 1 - error)):
+        h.epochs.append({"epoch": e + 1, "lr": 1e-3, "train_loss": 0.5, "train_acc": 0.9, "train_samples": 100,
+                         "test_loss": 0.1, "test_acc": acc, "train_s": train_s * (e + 1) / 2, "elapsed_s": 1.0})
+    net = LeNet5Modern() if model == "modern" else LeNet5Classic()
+    rec = records.make_record(name, net, TrainConfig(model=model, epochs=2, seed=seed), h, wall_s=train_s, run=run,
+                              title=run.upper())
+    assert rec.parameters == parameters
+    return rec
+
+
+def test_runs_and_ablation_tables():
+    recs = [_record("a-s0", "a", 0.0100), _record("a-s1", "a", 0.0120, seed=1),
+            _record("b-s0", "b", 0.0150, model="classic", parameters=60_000, train_s=20.0)]
+    lines = report.runs_table(recs).splitlines()
+    assert lines[0].startswith("| run | model | parameters | seeds | test error") and len(lines) == 4
+    assert "| A | modern | 61,706 | 2 | 1.10% &plusmn; 0.14 (1.00-1.20) | 2 |" in lines[2]
+    assert "| B | classic | 60,000 | 1 | 1.50% | 2 |" in lines[3] and "10.0 s" in lines[3]
+    rows = report.ablation_rows([("b", "1998"), ("a", "+ all")], recs)
+    assert rows[0]["change"] is None and rows[1]["change"] == pytest.approx(0.011 - 0.015)
+    assert rows[1]["per_epoch_s"] == pytest.approx(5.0)
+    table = report.ablation_table(rows).splitlines()
+    assert table[2].startswith("| 1998 | 60,000 | 1.50% | - |") and "| -0.40 |" in table[3]
+    with pytest.raises(ValueError, match="python -m lenet record c"):
+        report.ablation_rows([("c", "missing")], recs)
 
 
 def test_figures_build():
@@ -178,9 +107,10 @@ def test_figures_build():
     assert len(report.plot_f6_states(imgs[:3], torch.randn(3, 84), torch.rand(3, 10)).axes) == 9
     assert len(report.plot_map_loss().axes) == 2
     assert len(report.plot_squash().axes) == 1
-    recs = [_record(), _record(name="b", model="classic", parameters=60_000)]
+    recs = [_record("a-s0", "a", 0.01), _record("b-s0", "b", 0.02, model="classic", parameters=60_000)]
     assert len(report.plot_results(recs).axes) == 1
     assert len(report.plot_records_by_epoch(recs).axes[0].lines) == 3
+    assert len(report.plot_history({"r": recs[0]}).axes) == 2
 
 
 # --------------------------------------------------------------------------- draw

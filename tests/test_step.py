@@ -11,7 +11,8 @@ import torch
 
 from lenet.models import get_model
 from lenet.step import TrainStep
-from lenet.train import SCHEDULES, TrainConfig, gpu_settings, make_optimizer, make_scheduler, train
+from lenet.recipes import gpu_settings
+from lenet.train import SCHEDULES, TrainConfig, make_optimizer, make_scheduler, train
 
 
 def _data(mnist, n_train=3072, n_test=500):

@@ -5,9 +5,10 @@ import torch
 from conftest import ROOT, load_script
 
 from lenet.models import LeNet5Classic, LeNet5Modern
+from lenet.recipes import classic_config, fast_config, source_config
 from lenet.train import (
-    CheckpointError, History, PAPER_LR_MULTIPLIERS, TrainConfig, fast_config, load_checkpoint, make_optimizer,
-    make_scheduler, predict, save_checkpoint, source_config, train, write_metrics,
+    REPLAY_STEPS, CheckpointError, History, PAPER_LR_MULTIPLIERS, TrainConfig, load_checkpoint, make_optimizer,
+    make_scheduler, predict, save_checkpoint, train,
 )
 
 
@@ -125,9 +126,25 @@ def test_fast_recipe_is_the_one_chosen_on_the_validation_split():
         (r["epochs"], r["batch_size"], r["lr"], tuple(r["betas"])) for r in record["candidates"]]
 
 
-def test_write_metrics(tmp_path):
-    cfg = TrainConfig(epochs=1)
-    hist = History(device="cpu", epochs=[{"epoch": 1, "test_acc": 0.9}], wall_s=1.0)
-    path = write_metrics(tmp_path / "m.json", cfg, hist, {"result": {"test_acc": 0.9}})
-    data = json.loads(path.read_text())
-    assert data["config"]["epochs"] == 1 and data["history"]["epochs"][0]["test_acc"] == 0.9
+def test_stop_rules_give_exact_prefixes_of_the_full_run(mnist):
+    data = _slice(mnist, 1200, 300)
+    cfg = TrainConfig(model="modern", epochs=3, batch_size=100, schedule="onecycle", lr=0.01, progress=False, device="cpu")
+    full_model, full = train(cfg, data=data)
+    assert len(full.step_losses) == min(REPLAY_STEPS, 36) and len(full.epochs) == 3
+    _, first = train(cfg, data=data, stop_after=1)
+    def metrics(epochs):  # everything but the timings
+        return [{k: v for k, v in e.items() if not k.endswith("_s")} for e in epochs]
+
+    assert metrics(first.epochs) == metrics(full.epochs[:1])
+    assert first.step_losses == full.step_losses[:12]
+    _, part = train(cfg, data=data, max_steps=5)
+    assert part.step_losses == full.step_losses[:5] and part.epochs[0]["train_samples"] == 500
+    assert part.epochs[0]["test_acc"] is None  # a cut-short epoch is not evaluated
+
+
+def test_classic_recipe_is_the_full_schedule():
+    cfg = classic_config()
+    assert (cfg.model, cfg.epochs, cfg.batch_size, cfg.optimizer, cfg.learning_rate, cfg.schedule) == (
+        "classic", 20, 32, "adam", 1e-3, "paper")
+    with pytest.raises(ValueError, match="epochs must be a positive integer"):
+        classic_config(epochs=0)

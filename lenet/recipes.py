@@ -1,0 +1,145 @@
+"""The book's training recipes, each written once: the CLI, the chapters, the benchmarks and the
+run records (:mod:`lenet.records`) all build their configurations here.
+
+* :func:`classic_config` -- the 1998 network's full schedule (chapter 6): 20 passes, the paper's
+  learning-rate steps (LeCun et al. 1998, Sec. III.B), batches of 32, Adam;
+* :func:`source_config` -- the source tutorial's experiment (chapter 7): 10 epochs, batch 64,
+  Adam 1e-3 or SGD 0.01 with momentum 0.9, pixels in [0, 1];
+* :func:`fast_config` -- the book's fast recipe for the modern network (chapter 7);
+* :func:`gpu_settings` -- what the fast recipe adds on a CUDA GPU;
+* :data:`BOOK_RUNS` -- every run the book records (``python -m lenet record``), with its seeds,
+  including the ablation of chapter 8 (:data:`ABLATION_STEPS`).
+
+Each takes keyword overrides (``fast_config(seed=3)``), applied before the configuration is
+validated, so a bad override fails at once with a clear message.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Tuple, Union
+
+import torch
+
+from .train import TrainConfig
+
+#: The fast recipe's settings (see :func:`fast_config`).
+FAST_EPOCHS = 2
+FAST_BATCH = 256
+FAST_LR = 1e-2
+FAST_BETAS = (0.7, 0.9)
+
+
+def _config(base: Dict[str, Any], overrides: Dict[str, Any]) -> TrainConfig:
+    return TrainConfig(**{**base, **overrides})
+
+
+def classic_config(**overrides: Any) -> TrainConfig:
+    """The full schedule of chapter 6 and of ``python -m lenet train --model classic``: the 1998
+    LeNet-5 for the paper's 20 passes with its learning-rate steps (Sec. III.B) as multiples of
+    Adam's 1e-3, batches of 32, the paper's input normalisation (the model's default)."""
+    return _config(dict(model="classic", epochs=20, batch_size=32, optimizer="adam", lr=1e-3, schedule="paper"), overrides)
+
+
+def source_config(optimizer: str = "adam", **overrides: Any) -> TrainConfig:
+    """The source tutorial's run (chapter 7): 10 epochs, batch 64, Adam lr 1e-3 (or SGD lr 0.01,
+    momentum 0.9), constant learning rate, pixels in [0, 1] (``ToTensor``), cross-entropy."""
+    return _config(dict(model="modern", epochs=10, batch_size=64, optimizer=optimizer, lr=None, schedule="constant",
+                        normalization="unit"), overrides)
+
+
+def fast_config(**overrides: Any) -> TrainConfig:
+    """The book's fast recipe for the modern model (chapter 7): data on the device, batches of 256,
+    Adam with betas (0.7, 0.9) on a one-cycle schedule peaking at 0.01, 2 epochs, standardised
+    inputs, channels-last tensors, evaluation only at the end.
+
+    Chosen once on a validation split, never on the test set (``benchmarks/choose_fast_recipe.py``):
+    the cheapest of its candidates whose mean validation accuracy over 2 seeds reached 98.8%."""
+    return _config(dict(model="modern", epochs=FAST_EPOCHS, batch_size=FAST_BATCH, optimizer="adam", lr=FAST_LR,
+                        betas=FAST_BETAS, schedule="onecycle", normalization="meanstd", eval_every=FAST_EPOCHS,
+                        target_acc=99.0, channels_last=True), overrides)
+
+
+def gpu_settings(device: Union[str, torch.device], compile: bool = True) -> Dict[str, Any]:
+    """What the fast recipe adds on a CUDA GPU (chapter 7's optional section): bf16 autocast,
+    ``torch.compile`` (unless ``compile=False``: compiling takes longer than a 2-epoch run, so it
+    pays only when a process trains many times, as the benchmark does) and the whole step
+    recorded as a CUDA graph (:class:`lenet.step.TrainStep`), test set in one batch. Nothing on a
+    CPU, where compiling made a step slower (``benchmarks/RESULTS.md``)."""
+    if torch.device(device).type != "cuda":
+        return {}
+    return dict(amp=True, compile=compile, cuda_graph=True, eval_batch_size=10_000)
+
+
+# --------------------------------------------------------------------------- the book's runs
+
+#: The ablation of chapter 8: from the 1998 network to the modern one, one design change at a
+#: time, each step keeping the changes before it. Every step trains with the source's recipe
+#: (:func:`source_config`: Adam 1e-3, batch 64, 10 epochs); the last step is the modern LeNet-5
+#: itself (28x28 inputs padded by conv1, pixels in [0, 1], PyTorch's initialisation), whose runs
+#: are ``modern-source-adam``.
+ABLATION_STEPS: Tuple[Tuple[str, str, Dict[str, str]], ...] = (
+    ("ablation-0-1998", "1998 LeNet-5", {}),
+    ("ablation-1-softmax", "+ linear output, softmax cross-entropy", {"output": "linear"}),
+    ("ablation-2-relu", "+ ReLU", {"output": "linear", "activation": "relu"}),
+    ("ablation-3-maxpool", "+ max pooling", {"output": "linear", "activation": "relu", "pooling": "max"}),
+    ("ablation-4-dense-c3", "+ dense C3", {"output": "linear", "activation": "relu", "pooling": "max", "c3": "dense"}),
+)
+
+
+def ablation_config(options: Dict[str, str], **overrides: Any) -> TrainConfig:
+    """One step of the ablation: :class:`lenet.models.LeNet5Classic` with ``options`` (its
+    ``output``, ``activation``, ``pooling`` and ``c3`` arguments), the paper's inputs, trained with
+    the source's Adam recipe."""
+    return source_config("adam", model="classic", normalization=None, model_kwargs=dict(options), **overrides)
+
+
+@dataclass(frozen=True)
+class BookRun:
+    """A run of the book: a recipe, the seeds it is recorded with, and which seeds keep their
+    weights (a checkpoint) because a chapter reads them. Its records are named ``<name>-s<seed>``."""
+
+    name: str
+    title: str
+    chapter: str
+    make: Callable[[int], TrainConfig]
+    seeds: Tuple[int, ...]
+    checkpoint_seeds: Tuple[int, ...] = (0,)
+    notes: str = ""
+    gpu_flags: bool = False  # on a GPU, add gpu_settings (the fast recipe)
+
+    def record_name(self, seed: int) -> str:
+        return f"{self.name}-s{seed}"
+
+
+BOOK_RUNS: Tuple[BookRun, ...] = (
+    BookRun("classic-1998", "1998 LeNet-5, 20 passes (paper's schedule)", "6",
+            lambda s: classic_config(seed=s, target_acc=99.0), (0, 1, 2),
+            notes="LeNet5Classic, MAP loss, Adam with the paper's learning-rate steps, batch 32, no distortions"),
+    BookRun("modern-source-adam", "modern LeNet-5, the source's Adam run", "7",
+            lambda s: source_config("adam", seed=s, target_acc=99.0), (0, 1, 2),
+            notes="the source's experiment: 10 epochs, batch 64, Adam 0.001"),
+    BookRun("modern-source-sgd", "modern LeNet-5, the source's SGD run", "7",
+            lambda s: source_config("sgd", seed=s, target_acc=99.0), (0, 1, 2),
+            notes="the source's experiment: 10 epochs, batch 64, SGD 0.01 with momentum 0.9"),
+    BookRun("modern-fast", "modern LeNet-5, the fast recipe", "7",
+            lambda s: fast_config(seed=s), (0, 1, 2, 3, 4), gpu_flags=True,
+            notes="2 epochs, batch 256, one-cycle to 0.01, Adam betas (0.7, 0.9), standardised inputs"),
+) + tuple(
+    BookRun(name, title, "8", (lambda s, o=options: ablation_config(o, seed=s, target_acc=99.0)), (0, 1, 2),
+            notes="ablation step: LeNet5Classic(" + ", ".join(f"{k}={v!r}" for k, v in options.items()) + ")")
+    for name, title, options in ABLATION_STEPS
+)
+
+
+def book_run(name: str) -> BookRun:
+    """The book run called ``name``; a clear error lists the names."""
+    for run in BOOK_RUNS:
+        if run.name == name:
+            return run
+    raise ValueError(f"unknown book run {name!r}; choose from: {', '.join(r.name for r in BOOK_RUNS)}")
+
+
+__all__ = ["classic_config", "source_config", "fast_config", "gpu_settings",
+           "FAST_EPOCHS", "FAST_BATCH", "FAST_LR", "FAST_BETAS",
+           "ABLATION_STEPS", "ablation_config", "BookRun", "BOOK_RUNS", "book_run"]
