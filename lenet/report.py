@@ -18,9 +18,9 @@ import torch
 from .rbf import DIGIT_BITMAPS
 from .viz import show_digits
 
-#: The test error of LeNet-5 without distortions reported by LeCun et al. (1998), Sec. III.C.
+#: The test error of LeNet-5 without distortions reported by LeCun et al. (1998), Sec. III.B.
 PAPER_TEST_ERROR = 0.0095
-#: The same network trained with distorted (augmented) training images, Sec. III.C.
+#: The same network trained with distorted (augmented) training images, Sec. III.B.
 PAPER_TEST_ERROR_DISTORTED = 0.0080
 
 
