@@ -18,8 +18,9 @@ Two ways in:
   Background characters are space and ``.``; ``+``, ``-``, ``:`` and ``=`` are light ink; any
   other character is full ink.
 
-* **A drawing pad** (:func:`drawing_pad`), a grid of ``ipywidgets`` toggle buttons: click cells
-  to ink them, then press *Classify*. It needs a live Jupyter kernel (Colab included).
+* **A drawing pad** (:func:`lenet.widgets.digit_pad`): a canvas to draw on with the mouse or a
+  finger; it runs in the browser, in the HTML book too, with this module's preparation written
+  again in JavaScript (``lenet/js/digit_pad.js``).
 
 Either way the drawing goes through :func:`to_mnist`, which prepares it the way MNIST's digits
 were prepared (LeCun, Cortes and Burges, the MNIST page): the digit is scaled, keeping its
@@ -32,7 +33,7 @@ MNIST is about 2-3 pixels wide.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional, Sequence, Union
+from typing import Dict, NamedTuple, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -42,9 +43,15 @@ import torch.nn.functional as F
 BACKGROUND_CHARS = " ._"
 LIGHT_CHARS = "+-:=~"
 
-#: The MNIST conventions: digits fit a 20x20 box inside a 28x28 field.
+#: The MNIST conventions: digits fit a 20x20 box inside a 28x28 field. With the stroke width and
+#: the blur below, these are the one description of the preparation, which the drawing pad's
+#: front end (``lenet/js/digit_pad.js``) receives from :func:`lenet.widgets.digit_pad`.
 BOX = 20
 FIELD = 28
+#: Strokes thinner than this many final pixels are thickened (MNIST's pen is 2-3 pixels wide).
+STROKE_PX = 3.0
+#: The Gaussian blur, in final pixels, that softens the edges as scanning and anti-aliasing did.
+BLUR_SIGMA = 0.6
 
 
 def parse_ascii(art: str) -> torch.Tensor:
@@ -116,8 +123,8 @@ def _gaussian_kernel(sigma: float) -> torch.Tensor:
     return (g[:, None] * g[None, :])[None, None]
 
 
-def to_mnist(drawing, box: int = BOX, field: int = FIELD, stroke_px: float = 3.0,
-             blur_sigma: float = 0.6) -> torch.Tensor:
+def to_mnist(drawing, box: int = BOX, field: int = FIELD, stroke_px: float = STROKE_PX,
+             blur_sigma: float = BLUR_SIGMA) -> torch.Tensor:
     """A drawing (2-D array, ink > 0, any size) -> an MNIST-like uint8 image (28, 28).
 
     1. crop to the ink and thicken strokes thinner than ``stroke_px`` final pixels;
@@ -239,60 +246,37 @@ def classify_drawing(model: torch.nn.Module, drawing, normalization: Optional[st
     return Prediction(digit, out, probs, image)
 
 
-def drawing_pad(model: torch.nn.Module, size: int = 16, normalization: Optional[str] = None, cell_px: int = 18):
-    """A ``size`` x ``size`` grid of toggle buttons to draw on, with *Classify* and *Clear*.
+def layer_outputs(model: torch.nn.Module, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+    """Every layer's output for a prepared input batch ``x`` (chapter 7's drawing pad shows them):
+    for the 1998 network C1, S2, C3, S4, C5, F6 (after the squashing function) and the RBF
+    penalties, ``output``; for the modern one conv1, pool1, conv2, pool2 (after max pooling and
+    ReLU), fc1, fc2 (after ReLU) and the logits, ``fc3``. The names are those of the front end
+    (``lenet/js/digit_pad.js``), which the browser tests compare with these."""
+    from .models import LeNet5Classic, unwrap
 
-    Click cells to ink them, then press *Classify*: the pad
-    shows the 28x28 image the model sees and its three most likely digits. Needs ``ipywidgets``
-    and a running kernel; returns the widget (display it, or make it a cell's last line).
-    """
-    import ipywidgets as widgets
-
-    from .models import unwrap
-
-    layout = widgets.Layout(width=f"{cell_px}px", height=f"{cell_px}px", padding="0px", margin="0px",
-                            border="1px solid #ddd")
-    first = widgets.ToggleButton(value=False, layout=layout)
-    cells = [first] + [widgets.ToggleButton(value=False, layout=layout, style=first.style)  # one shared style
-                       for _ in range(size * size - 1)]
-    grid = widgets.GridBox(cells, layout=widgets.Layout(grid_template_columns=f"repeat({size}, {cell_px}px)",
-                                                        grid_gap="0px", width="max-content"))
-    classify = widgets.Button(description="Classify", button_style="primary")
-    clear = widgets.Button(description="Clear")
-    out = widgets.Output(layout=widgets.Layout(min_height="60px"))
-
-    def on_classify(_):
-        values = torch.tensor([float(c.value) for c in cells]).view(size, size)
-        with out:
-            out.clear_output()
-            if values.sum() == 0:
-                print("Draw a digit first: click cells to ink them.")
-                return
-            pred = classify_drawing(model, values, normalization)
-            print(pred)
-            print(to_ascii(pred.image))
-
-    def on_clear(_):
-        for c in cells:
-            c.value = False
-        out.clear_output()
-
-    classify.on_click(on_classify)
-    clear.on_click(on_clear)
-    class DrawingPad(widgets.VBox):
-        def __repr__(self) -> str:  # a short text form (the default lists all the buttons)
-            return f"DrawingPad({size}x{size} cells, model {type(unwrap(model)).__name__})"
-
-    pad = DrawingPad([widgets.HTML("<b>Draw a digit</b> (click cells to ink them), then press Classify."),
-                      grid, widgets.HBox([classify, clear]), out])
-    pad.cells = cells
-    pad.classify_button = classify
-    pad.clear_button = clear
-    pad.output = out
-    return pad
+    m = unwrap(model)
+    out: Dict[str, torch.Tensor] = {}
+    with torch.no_grad():
+        if isinstance(m, LeNet5Classic):
+            out["C1"] = a = m.squash(m.C1(x))
+            out["S2"] = a = m.S2(a)
+            out["C3"] = a = m.squash(m.C3(a))
+            out["S4"] = a = m.S4(a)
+            out["C5"] = a = torch.flatten(m.squash(m.C5(a)), 1)
+            out["F6"] = a = m.squash(m.F6(a))
+            out["output"] = m.output(a)
+        else:
+            out["conv1"] = a = m.conv1(x)
+            out["pool1"] = a = torch.relu(m.pool1(a))
+            out["conv2"] = a = m.conv2(a)
+            out["pool2"] = a = torch.relu(m.pool2(a))
+            out["fc1"] = a = torch.relu(m.fc1(torch.flatten(a, 1)))
+            out["fc2"] = a = torch.relu(m.fc2(a))
+            out["fc3"] = m.fc3(a)
+    return out
 
 
 __all__ = [
     "BACKGROUND_CHARS", "LIGHT_CHARS", "parse_ascii", "stroke_width", "to_mnist", "to_ascii", "Prediction",
-    "prepare", "classify_drawing", "drawing_pad",
+    "prepare", "classify_drawing", "layer_outputs", "BOX", "FIELD", "STROKE_PX", "BLUR_SIGMA",
 ]

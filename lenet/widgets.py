@@ -1,34 +1,41 @@
-"""Interactive explorers for the book (ipywidgets 8).
+"""The book's live widgets: they compute in the reader's browser, so they work in the HTML book
+(no kernel), in Jupyter and in Colab alike.
 
-Each explorer is a small object holding its widgets and the last thing it computed; displaying
-it shows the widgets. The figure is rendered to PNG in the kernel and put into an
-``ipywidgets.Output`` as a display output (``Output.outputs``), so it lives in the widget
-state: a notebook executed with ``store_widget_state=True`` shows it in the static HTML book,
-and the text the notebook records for the cell is a short, deterministic ``repr``.
+Each is an ``anywidget`` widget: its front end is a JavaScript module (``lenet/js/``, the shared
+``common.js`` followed by the widget's own file) saved with the notebook's widget state, and the
+HTML book's widget manager runs it from there (its ``anywidget`` loader is vendored with the book,
+so nothing is fetched). The Python side keeps what it needs to check the front end: the same
+numbers, computed with ``lenet`` (``filtered``, ``pooled``, ``predictions``), updated whenever a
+control changes in a live notebook.
 
 * :func:`kernel_explorer` -- pick one of the kernels of :mod:`lenet.kernels` or type a 3x3
-  kernel, see the filtered image (LeCun et al. 1998, Sec. II.A);
+  kernel, see the filtered image (chapter 2; LeCun et al. 1998, Sec. II.A);
 * :func:`pooling_explorer` -- max pooling, average pooling or the 1998 subsampling with its
-  coefficient and bias, for a chosen window (Sec. II.B, layers S2 and S4).
+  coefficient and bias, for a chosen window (chapter 3; Sec. II.B, layers S2 and S4);
+* :func:`digit_pad` -- draw a digit; the book's trained networks read it in the browser and show
+  their scores and every layer's feature maps (chapters 6 and 7).
 
-ipywidgets is imported inside the functions: ``import lenet.widgets`` works without it.
+``anywidget`` and ``ipywidgets`` are imported when a widget is first made: ``import lenet.widgets``
+works without them.
 """
 
 from __future__ import annotations
 
 import base64
-import io
+import functools
+from pathlib import Path
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
+import torch.nn as nn
 import torch.nn.functional as F
 
 from .kernels import KERNEL_TITLES, KERNELS, apply_kernel, sample_photo
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
-#: The value of the kernel dropdown that reads the kernel from the 3x3 grid of numbers.
+#: The value of the kernel menu that reads the kernel from the 3x3 grid of numbers.
 CUSTOM = "custom"
 
 #: Pooling modes of :func:`pool_image` and :func:`pooling_explorer`, with their labels.
@@ -37,6 +44,23 @@ POOLING_MODES: Tuple[Tuple[str, str], ...] = (
     ("average pooling", "avg"),
     ("1998 subsampling", "subsampling"),
 )
+
+JS = Path(__file__).resolve().parent / "js"
+
+
+def module_source(name: str) -> str:
+    """The ES module of a widget: ``js/common.js`` followed by ``js/<name>.js``."""
+    return (JS / "common.js").read_text(encoding="utf-8") + "\n" + (JS / f"{name}.js").read_text(encoding="utf-8")
+
+
+def _b64(array: ArrayLike) -> str:
+    """Little-endian float32 bytes, base64: how arrays travel to the front end (``decodeFloat32``)."""
+    a = array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
+    return base64.b64encode(np.ascontiguousarray(a, dtype="<f4").tobytes()).decode("ascii")
+
+
+def _unb64(text: str) -> np.ndarray:
+    return np.frombuffer(base64.b64decode(text), dtype="<f4")
 
 
 def _image(image: Optional[ArrayLike], size: int) -> torch.Tensor:
@@ -49,162 +73,6 @@ def _image(image: Optional[ArrayLike], size: int) -> torch.Tensor:
     return x
 
 
-def figure_output(fig: Any, dpi: int = 72) -> Dict[str, Any]:
-    """A Jupyter ``display_data`` output holding ``fig`` as PNG, for ``Output.outputs``.
-
-    The text alternative names the figure's size and number of axes (as matplotlib's own repr
-    does), so it does not change from run to run.
-    """
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, metadata={"Software": None})
-    w, h = fig.get_size_inches() * fig.dpi
-    text = f"<Figure size {w:g}x{h:g} with {len(fig.axes)} Axes>"
-    return {"output_type": "display_data", "metadata": {},
-            "data": {"image/png": base64.b64encode(buf.getvalue()).decode("ascii"), "text/plain": text}}
-
-
-def _new_figure(width: float, height: float):
-    from matplotlib.figure import Figure  # not pyplot: nothing is registered or shown globally
-
-    return Figure(figsize=(width, height))
-
-
-class _Explorer:
-    """Shared display behaviour: show the widget, with a short text repr."""
-
-    widget: Any
-
-    def _repr_mimebundle_(self, include=None, exclude=None, **kwargs):
-        bundle = self.widget._repr_mimebundle_(include=include, exclude=exclude, **kwargs)
-        bundle["text/plain"] = repr(self)
-        return bundle
-
-
-class KernelExplorer(_Explorer):
-    """The widgets and state of :func:`kernel_explorer`.
-
-    Attributes: ``image`` (H, W); ``kernels`` (name -> tensor); ``dropdown`` (a kernel name, or
-    :data:`CUSTOM`); ``cells`` (the nine ``FloatText`` of the 3x3 grid, row by row); ``clip``
-    (a ``Checkbox``); ``output`` (the ``Output`` with the figure); ``widget`` (everything, a
-    ``VBox``); ``filtered`` (the last filtered image, ``apply_kernel(image, kernel(), clip)``).
-    """
-
-    def __init__(self, image: torch.Tensor, kernels: Mapping[str, torch.Tensor], titles: Mapping[str, str],
-                 initial: str, clip: bool) -> None:
-        import ipywidgets as W
-
-        self.image = image
-        self.kernels = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in kernels.items()}
-        self.titles = dict(titles)
-        if initial not in self.kernels and initial != CUSTOM:
-            raise KeyError(f"unknown kernel {initial!r}; choose one of: {', '.join(self.kernels)} or {CUSTOM!r}")
-        options = [(self.titles.get(k, k), k) for k in self.kernels] + [("Custom 3x3 (edit the grid)", CUSTOM)]
-        self.dropdown = W.Dropdown(options=options, value=initial, description="Kernel")
-        self.cells = [W.FloatText(value=0.0, step=0.1, layout=W.Layout(width="72px")) for _ in range(9)]
-        self.clip = W.Checkbox(value=clip, description="clip to the input's range")
-        self.output = W.Output()
-        grid = W.GridBox(self.cells, layout=W.Layout(grid_template_columns="repeat(3, 76px)"))
-        controls = W.VBox([self.dropdown, W.HTML("Kernel weights (typing switches to <i>Custom</i>):"), grid, self.clip])
-        self.widget = W.VBox([controls, self.output])
-        self.filtered: Optional[torch.Tensor] = None
-        self._syncing = False
-        self._fill_grid()
-        self.dropdown.observe(self._on_dropdown, names="value")
-        for c in self.cells:
-            c.observe(self._on_cell, names="value")
-        self.clip.observe(lambda change: self.update(), names="value")
-        self.update()
-
-    def __repr__(self) -> str:
-        h, w = self.image.shape
-        return f"KernelExplorer(kernel={self.dropdown.value!r}, image={h}x{w})"
-
-    def kernel(self) -> torch.Tensor:
-        """The kernel in use: the chosen preset, or the grid's 3x3 values when 'custom' is chosen."""
-        if self.dropdown.value == CUSTOM:
-            return torch.tensor([c.value for c in self.cells], dtype=torch.float32).reshape(3, 3)
-        return self.kernels[self.dropdown.value].clone()
-
-    def _fill_grid(self) -> None:
-        if self.dropdown.value == CUSTOM:
-            return
-        k = self.kernels[self.dropdown.value]
-        self._syncing = True
-        try:
-            if tuple(k.shape) == (3, 3):
-                for c, v in zip(self.cells, k.flatten().tolist()):
-                    c.value = round(float(v), 4)
-                    c.disabled = False
-            else:  # the 5x5 Gaussian does not fit the grid
-                for c in self.cells:
-                    c.disabled = True
-        finally:
-            self._syncing = False
-
-    def _on_dropdown(self, change: Dict[str, Any]) -> None:
-        if self._syncing:
-            return
-        if change["new"] == CUSTOM:
-            for c in self.cells:
-                c.disabled = False
-        else:
-            self._fill_grid()
-        self.update()
-
-    def _on_cell(self, change: Dict[str, Any]) -> None:
-        if self._syncing:
-            return
-        if self.dropdown.value != CUSTOM:
-            self._syncing = True
-            try:
-                self.dropdown.value = CUSTOM
-            finally:
-                self._syncing = False
-        self.update()
-
-    def update(self) -> torch.Tensor:
-        """Filter the image with :meth:`kernel`, redraw the figure, return the filtered image."""
-        from .viz import plot_kernel
-
-        kernel = self.kernel()
-        self.filtered = apply_kernel(self.image, kernel, clip=self.clip.value)
-        fig = _new_figure(9.0, 3.2)
-        ax_in, ax_k, ax_out = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 0.7, 1]})
-        lo, hi = float(self.image.min()), float(self.image.max())
-        ax_in.imshow(self.image.numpy(), cmap="gray", vmin=lo, vmax=hi)
-        ax_in.set_title(f"input {self.image.shape[0]}x{self.image.shape[1]}", fontsize=10)
-        name = self.dropdown.value
-        plot_kernel(kernel, ax=ax_k, title=self.titles.get(name, "custom kernel") if name != CUSTOM else "custom kernel")
-        out = self.filtered.numpy()
-        kw = {"vmin": lo, "vmax": hi} if self.clip.value else {}
-        ax_out.imshow(out, cmap="gray", **kw)
-        ax_out.set_title(f"output, range [{out.min():.2f}, {out.max():.2f}]", fontsize=10)
-        for ax in (ax_in, ax_out):
-            ax.set_xticks([])
-            ax.set_yticks([])
-        fig.tight_layout()
-        self.output.outputs = (figure_output(fig),)
-        return self.filtered
-
-
-def kernel_explorer(image: Optional[ArrayLike] = None, kernels: Optional[Mapping[str, ArrayLike]] = None,
-                    initial: str = "edge_laplacian_8", clip: bool = True,
-                    titles: Optional[Mapping[str, str]] = None) -> KernelExplorer:
-    """An explorer of 2-D convolution kernels on one image (LeCun et al. 1998, Sec. II.A).
-
-    A ``Dropdown`` picks one of ``kernels`` (default: :data:`lenet.kernels.KERNELS`, the source
-    text's kernels) or "custom", which reads the kernel from a 3x3 grid of ``FloatText``; editing a
-    cell switches to custom. The figure shows the input, the kernel's weights and
-    ``apply_kernel(image, kernel, clip)`` -- the image filtered with 'same' size. ``image`` is a
-    2-D tensor or array (default: :func:`lenet.kernels.sample_photo` at 128x128).
-
-    Returns a :class:`KernelExplorer`; display it (end a cell with it) to get the widgets.
-    """
-    img = _image(image, 128)
-    return KernelExplorer(img, kernels if kernels is not None else KERNELS,
-                          titles if titles is not None else KERNEL_TITLES, initial, clip)
-
-
 def pool_image(image: ArrayLike, mode: str = "max", kernel_size: int = 2, coefficient: float = 0.25,
                bias: float = 0.0) -> torch.Tensor:
     """Pool a 2-D image with non-overlapping ``kernel_size`` windows; returns (H // k, W // k).
@@ -212,7 +80,7 @@ def pool_image(image: ArrayLike, mode: str = "max", kernel_size: int = 2, coeffi
     ``mode``: 'max' (``F.max_pool2d``), 'avg' (``F.avg_pool2d``), or 'subsampling' -- the layer S2
     of LeCun et al. (1998), Sec. II.B: the window's *sum* times ``coefficient`` plus ``bias``,
     through the squashing function 1.7159 tanh(2a/3) (:class:`lenet.pooling.Subsampling` with one
-    map, its two parameters set to the values given).
+    map, its two parameters set to the values given). Chapter 3's explorer computes it.
     """
     from .pooling import Subsampling
 
@@ -231,77 +99,226 @@ def pool_image(image: ArrayLike, mode: str = "max", kernel_size: int = 2, coeffi
         return layer(x)[0, 0]
 
 
-class PoolingExplorer(_Explorer):
-    """The widgets and state of :func:`pooling_explorer`.
+# --------------------------------------------------------------------------- networks for the browser
 
-    Attributes: ``image``; ``mode`` (``ToggleButtons``); ``window`` (``IntSlider``, the window
-    size k); ``coefficient`` and ``bias`` (``FloatSlider``, used by the 1998 subsampling only);
-    ``output``; ``widget``; ``pooled`` (the last result of :func:`pool_image`).
+
+def export_network(model: nn.Module, label: str, title: str) -> Dict[str, Any]:
+    """What the drawing pad's front end needs to run ``model``: its kind, its input preparation
+    (``pixel * scale + shift``, then ``pad`` pixels of the normalised background, as
+    :func:`lenet.train.input_transform` does) and its weights, base64 float32 per tensor. C3's
+    weights are sent as the dense (16, 6, 5, 5) kernel with zeros where Table I has no connection."""
+    from .data import MNIST_MEAN, MNIST_STD, PAPER_BACKGROUND, PAPER_FOREGROUND
+    from .models import LeNet5Classic, LeNet5Modern, unwrap
+
+    base = unwrap(model)
+    norm = getattr(base, "normalization", None) or base.default_normalization
+    scale, shift = {"unit": (1 / 255, 0.0), "meanstd": (1 / (255 * MNIST_STD), -MNIST_MEAN / MNIST_STD),
+                    "paper": ((PAPER_FOREGROUND - PAPER_BACKGROUND) / 255, PAPER_BACKGROUND)}[norm]
+    if isinstance(base, LeNet5Classic):
+        if base.options != {"output": "rbf", "activation": "scaled_tanh", "pooling": "subsampling", "c3": "table"}:
+            raise ValueError(f"the drawing pad runs the 1998 LeNet-5 as the paper defines it, not {base.options}")
+        layers = {k: v for k, v in base.state_dict().items() if k not in ("C3.weight",)}
+        layers["C3.weight"] = base.C3.dense_weight()
+        kind, pad = "classic", 2
+    elif isinstance(base, LeNet5Modern):
+        layers, kind, pad = dict(base.state_dict()), "modern", 0
+    else:
+        raise ValueError(f"the drawing pad runs LeNet5Classic or LeNet5Modern, not {type(base).__name__}")
+    return {"label": label, "title": title, "kind": kind, "scale": float(scale), "shift": float(shift), "pad": pad,
+            "normalization": norm, "layers": {k: _b64(v) for k, v in layers.items()}}
+
+
+# --------------------------------------------------------------------------- the widget classes
+
+
+@functools.lru_cache(maxsize=None)
+def _classes() -> Dict[str, type]:
+    """The widget classes, defined on first use (``anywidget`` is imported here, not at import)."""
+    import anywidget
+    import traitlets as t
+
+    class KernelExplorer(anywidget.AnyWidget):
+        """The kernel explorer (see :func:`kernel_explorer`). ``kernel`` is the chosen kernel's
+        name or :data:`CUSTOM`; ``custom`` the 3x3 grid's nine weights; ``filtered`` the last
+        filtered image, ``apply_kernel(image, kernel(), clip)``."""
+
+        _esm = t.Unicode(module_source("kernel_explorer")).tag(sync=True)
+        image = t.Unicode().tag(sync=True)
+        height = t.Int().tag(sync=True)
+        width = t.Int().tag(sync=True)
+        kernels = t.List().tag(sync=True)
+        kernel = t.Unicode().tag(sync=True)
+        custom = t.List(t.Float(), default_value=[0.0] * 9).tag(sync=True)
+        clip = t.Bool(True).tag(sync=True)
+
+        def __init__(self, image: torch.Tensor, kernels: Mapping[str, torch.Tensor], titles: Mapping[str, str],
+                     initial: str, clip: bool) -> None:
+            self.image_tensor = image
+            self.presets = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in kernels.items()}
+            if initial not in self.presets and initial != CUSTOM:
+                raise KeyError(f"unknown kernel {initial!r}; choose one of: {', '.join(self.presets)} or {CUSTOM!r}")
+            h, w = image.shape
+            entries = [{"name": k, "title": titles.get(k, k), "shape": list(v.shape), "weights": v.flatten().tolist()}
+                       for k, v in self.presets.items()]
+            first = self.presets.get(initial)
+            custom = first.flatten().tolist() if first is not None and tuple(first.shape) == (3, 3) else [0.0] * 9
+            self.filtered: Optional[torch.Tensor] = None
+            super().__init__(image=_b64(image), height=h, width=w, kernels=entries, kernel=initial, custom=custom, clip=clip)
+            self.observe(lambda change: self.update(), names=["kernel", "custom", "clip"])
+            self.update()
+
+        def __repr__(self) -> str:
+            h, w = self.image_tensor.shape
+            return f"KernelExplorer(kernel={self.kernel!r}, image={h}x{w})"
+
+        def current_kernel(self) -> torch.Tensor:
+            """The kernel in use: the chosen preset, or the grid's 3x3 weights for 'custom'."""
+            if self.kernel == CUSTOM:
+                return torch.tensor(self.custom, dtype=torch.float32).reshape(3, 3)
+            return self.presets[self.kernel].clone()
+
+        def update(self) -> torch.Tensor:
+            self.filtered = apply_kernel(self.image_tensor, self.current_kernel(), clip=self.clip)
+            return self.filtered
+
+    class PoolingExplorer(anywidget.AnyWidget):
+        """The pooling explorer (see :func:`pooling_explorer`); ``pooled`` is the last result of
+        :func:`pool_image`."""
+
+        _esm = t.Unicode(module_source("pooling_explorer")).tag(sync=True)
+        image = t.Unicode().tag(sync=True)
+        height = t.Int().tag(sync=True)
+        width = t.Int().tag(sync=True)
+        mode = t.Unicode("max").tag(sync=True)
+        window = t.Int(2).tag(sync=True)
+        coefficient = t.Float(0.25).tag(sync=True)
+        bias = t.Float(0.0).tag(sync=True)
+
+        def __init__(self, image: torch.Tensor, mode: str, kernel_size: int, coefficient: float, bias: float) -> None:
+            self.image_tensor = image
+            self.pooled: Optional[torch.Tensor] = None
+            h, w = image.shape
+            super().__init__(image=_b64(image), height=h, width=w, mode=mode, window=kernel_size,
+                             coefficient=coefficient, bias=bias)
+            self.observe(lambda change: self.update(), names=["mode", "window", "coefficient", "bias"])
+            self.update()
+
+        def __repr__(self) -> str:
+            h, w = self.image_tensor.shape
+            return f"PoolingExplorer(mode={self.mode!r}, window={self.window}, image={h}x{w})"
+
+        def update(self) -> torch.Tensor:
+            self.pooled = pool_image(self.image_tensor, self.mode, self.window, self.coefficient, self.bias)
+            return self.pooled
+
+    class DigitPad(anywidget.AnyWidget):
+        """The drawing pad (see :func:`digit_pad`). ``drawing`` is the canvas's ink, base64 float32
+        (``size`` x ``size``, 0 to 1), set by the front end after each stroke; ``predictions`` the
+        Python side's reading of it (:func:`lenet.draw.classify_drawing`), one per network."""
+
+        _esm = t.Unicode(module_source("digit_pad")).tag(sync=True)
+        models = t.List().tag(sync=True)
+        prep = t.Dict().tag(sync=True)
+        size = t.Int(112).tag(sync=True)
+        drawing = t.Unicode("").tag(sync=True)
+
+        def __init__(self, networks: Sequence[Tuple[str, str, nn.Module]], size: int, drawing: Optional[np.ndarray]) -> None:
+            from .draw import BOX, BLUR_SIGMA, FIELD, STROKE_PX
+
+            self.networks = {label: model for label, _, model in networks}
+            self.predictions: Dict[str, Any] = {}
+            super().__init__(models=[export_network(m, label, title) for label, title, m in networks],
+                             prep={"box": BOX, "field": FIELD, "stroke_px": STROKE_PX, "blur_sigma": BLUR_SIGMA},
+                             size=size, drawing="" if drawing is None else _b64(drawing))
+            self.observe(lambda change: self.update(), names=["drawing"])
+            self.update()
+
+        def __repr__(self) -> str:
+            return f"DigitPad({self.size}x{self.size}, networks: {', '.join(self.networks)})"
+
+        def raw_drawing(self) -> Optional[np.ndarray]:
+            """The canvas's ink as a (size, size) array, or None when nothing is drawn."""
+            if not self.drawing:
+                return None
+            return _unb64(self.drawing).reshape(self.size, self.size)
+
+        def update(self) -> Dict[str, Any]:
+            from .draw import classify_drawing
+
+            raw = self.raw_drawing()
+            self.predictions = {} if raw is None or raw.max() <= 0 else {
+                label: classify_drawing(model, torch.from_numpy(raw.copy())) for label, model in self.networks.items()}
+            return self.predictions
+
+    return {"KernelExplorer": KernelExplorer, "PoolingExplorer": PoolingExplorer, "DigitPad": DigitPad}
+
+
+# --------------------------------------------------------------------------- the public functions
+
+
+def kernel_explorer(image: Optional[ArrayLike] = None, kernels: Optional[Mapping[str, ArrayLike]] = None,
+                    initial: str = "edge_laplacian_8", clip: bool = True,
+                    titles: Optional[Mapping[str, str]] = None):
+    """An explorer of 2-D convolution kernels on one image (chapter 2; LeCun et al. 1998, Sec. II.A).
+
+    A menu picks one of ``kernels`` (default: :data:`lenet.kernels.KERNELS`, the source text's
+    kernels) or "custom", which reads the kernel from a 3x3 grid of numbers; typing in the grid
+    switches to custom. It shows the input, the kernel's weights and the image filtered with
+    'same' size, ``apply_kernel(image, kernel, clip)``, computed in the browser; the widget's
+    ``filtered`` holds the same image computed in Python. ``image`` is a 2-D tensor or array
+    (default: :func:`lenet.kernels.sample_photo` at 128x128). Returns the widget: display it.
     """
-
-    def __init__(self, image: torch.Tensor, mode: str, kernel_size: int, coefficient: float, bias: float) -> None:
-        import ipywidgets as W
-
-        self.image = image
-        self.mode = W.ToggleButtons(options=list(POOLING_MODES), value=mode, description="Pooling")
-        self.window = W.IntSlider(value=kernel_size, min=2, max=4, description="window k", continuous_update=False)
-        self.coefficient = W.FloatSlider(value=coefficient, min=-1.0, max=1.0, step=0.05, description="coefficient",
-                                         continuous_update=False)
-        self.bias = W.FloatSlider(value=bias, min=-2.0, max=2.0, step=0.1, description="bias", continuous_update=False)
-        self.output = W.Output()
-        note = W.HTML("Coefficient and bias act in the <i>1998 subsampling</i> only: "
-                      "f(coefficient x window sum + bias), f(a) = 1.7159 tanh(2a/3).")
-        self.widget = W.VBox([self.mode, self.window, W.HBox([self.coefficient, self.bias]), note, self.output])
-        self.pooled: Optional[torch.Tensor] = None
-        for w in (self.mode, self.window, self.coefficient, self.bias):
-            w.observe(lambda change: self.update(), names="value")
-        self.update()
-
-    def __repr__(self) -> str:
-        h, w = self.image.shape
-        return f"PoolingExplorer(mode={self.mode.value!r}, window={self.window.value}, image={h}x{w})"
-
-    def update(self) -> torch.Tensor:
-        """Pool the image with the current settings, redraw, return the pooled image."""
-        mode, k = self.mode.value, self.window.value
-        self.coefficient.disabled = self.bias.disabled = mode != "subsampling"
-        self.pooled = pool_image(self.image, mode, k, self.coefficient.value, self.bias.value)
-        fig = _new_figure(7.0, 3.4)
-        ax_in, ax_out = fig.subplots(1, 2)
-        ax_in.imshow(self.image.numpy(), cmap="gray")
-        ax_in.set_title(f"input {self.image.shape[0]}x{self.image.shape[1]}", fontsize=10)
-        out = self.pooled.numpy()
-        if mode == "subsampling":
-            ax_out.imshow(out, cmap="gray", vmin=-1.7159, vmax=1.7159)
-        else:
-            ax_out.imshow(out, cmap="gray", vmin=float(self.image.min()), vmax=float(self.image.max()))
-        label = dict((m, lbl) for lbl, m in POOLING_MODES)[mode]
-        ax_out.set_title(f"{label}, {k}x{k}: {out.shape[0]}x{out.shape[1]}", fontsize=10)
-        for ax in (ax_in, ax_out):
-            ax.set_xticks([])
-            ax.set_yticks([])
-        fig.tight_layout()
-        self.output.outputs = (figure_output(fig),)
-        return self.pooled
+    img = _image(image, 128)
+    return _classes()["KernelExplorer"](img, kernels if kernels is not None else KERNELS,
+                                        titles if titles is not None else KERNEL_TITLES, initial, clip)
 
 
 def pooling_explorer(image: Optional[ArrayLike] = None, mode: str = "max", kernel_size: int = 2,
-                     coefficient: float = 0.25, bias: float = 0.0) -> PoolingExplorer:
-    """An explorer of pooling on one image (LeCun et al. 1998, Sec. II.B, layers S2 and S4).
+                     coefficient: float = 0.25, bias: float = 0.0):
+    """An explorer of pooling on one image (chapter 3; LeCun et al. 1998, Sec. II.B, S2 and S4).
 
-    ``ToggleButtons`` choose max pooling, average pooling or the 1998 subsampling; an ``IntSlider``
-    the window size k (2 to 4, stride k); two ``FloatSlider`` the subsampling's coefficient and
-    bias. With coefficient 1/k^2 and bias 0 the subsampling is average pooling followed by the
-    squashing function. The figure shows the input and :func:`pool_image` of it. ``image`` is a
-    2-D tensor or array (default: :func:`lenet.kernels.sample_photo` at 64x64).
-
-    Returns a :class:`PoolingExplorer`; display it to get the widgets.
+    Buttons choose max pooling, average pooling or the 1998 subsampling; sliders the window size k
+    (2 to 4, stride k) and the subsampling's coefficient (-1 to 1) and bias (-2 to 2). With
+    coefficient 1/k^2 and bias 0 the subsampling is average pooling followed by the squashing
+    function. It shows the input and :func:`pool_image` of it, computed in the browser; the
+    widget's ``pooled`` holds the same in Python. ``image`` is a 2-D tensor or array (default:
+    :func:`lenet.kernels.sample_photo` at 64x64). Returns the widget: display it.
     """
     modes = [m for _, m in POOLING_MODES]
     if mode not in modes:
         raise ValueError(f"mode must be one of {modes}, got {mode!r}")
-    return PoolingExplorer(_image(image, 64), mode, kernel_size, coefficient, bias)
+    if kernel_size not in (2, 3, 4):
+        raise ValueError(f"kernel_size must be 2, 3 or 4 (the slider's range), got {kernel_size!r}")
+    return _classes()["PoolingExplorer"](_image(image, 64), mode, kernel_size, coefficient, bias)
 
 
-__all__ = ["CUSTOM", "POOLING_MODES", "figure_output", "KernelExplorer", "kernel_explorer", "pool_image",
-           "PoolingExplorer", "pooling_explorer"]
+def digit_pad(networks: Sequence[Tuple[str, str, nn.Module]], size: int = 112, drawing=None):
+    """Draw a digit and let trained LeNet-5s read it, in the browser (chapters 6 and 7).
+
+    ``networks`` lists ``(label, title, model)`` for each network to show: a
+    :class:`lenet.models.LeNet5Modern` (its softmax probabilities) or the paper's
+    :class:`lenet.models.LeNet5Classic` (its RBF penalties), trained with any normalisation (the
+    one recorded on the model is used). The drawing is prepared as :func:`lenet.draw.to_mnist`
+    prepares one (20x20 box, centre of mass, 28x28), then normalised and padded per network. All
+    of it runs in the front end, with the weights in the widget state; ``drawing`` (a 2-D array in
+    [0, 1], or ASCII art) starts the pad with something drawn. Returns the widget: display it.
+    """
+    if not networks:
+        raise ValueError("digit_pad needs at least one (label, title, model)")
+    start = None
+    if drawing is not None:
+        from .draw import parse_ascii
+
+        d = parse_ascii(drawing) if isinstance(drawing, str) else torch.as_tensor(drawing, dtype=torch.float32)
+        fit = round(0.7 * size)  # the digit takes 70% of the pad, as a hand-drawn one would
+        start = F.interpolate(d[None, None], size=(max(1, fit * d.shape[0] // max(d.shape)), max(1, fit * d.shape[1] // max(d.shape))),
+                              mode="nearest")[0, 0]
+        canvas = torch.zeros(size, size)
+        top, left = (size - start.shape[0]) // 2, (size - start.shape[1]) // 2
+        canvas[top: top + start.shape[0], left: left + start.shape[1]] = start.clamp(0, 1)
+        start = canvas.numpy()
+    return _classes()["DigitPad"](networks, size, start)
+
+
+__all__ = ["CUSTOM", "POOLING_MODES", "module_source", "pool_image", "export_network", "kernel_explorer",
+           "pooling_explorer", "digit_pad"]

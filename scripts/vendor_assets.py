@@ -1,15 +1,15 @@
 #!/usr/bin/env python
 """Refresh the JavaScript the book's HTML needs, so that pages never load anything from a CDN.
 
-The built book renders math with MathJax 3 and the ipywidgets in the chapters with the Jupyter
-widgets HTML manager (which needs RequireJS). By default Sphinx and myst-nb load all three from
+The built book renders math with MathJax 3 and the widgets in the chapters with the Jupyter
+widgets HTML manager (which needs RequireJS) and, for the live explorers, anywidget's front end. By default Sphinx and myst-nb load all three from
 public CDNs; this book serves copies of them from ``book/_static/vendor/`` instead (see
 ``mathjax_path`` and ``nb_ipywidgets_js`` in ``_config.yml``), so a page works offline, behind a
 firewall and in the CI build.
 
 The vendored files are committed: building the book never needs the network. Only this script
-does, when the pinned versions below change. It downloads each package with ``npm pack`` into a
-temporary folder, copies just the files a page needs (plus each package's licence) and writes
+does, when the pinned versions below change. It downloads each package with ``npm pack`` (and
+anywidget's front end with ``pip download``, from its wheel) into a temporary folder, copies just the files a page needs (plus each package's licence) and writes
 ``book/_static/vendor/MANIFEST.json`` with the versions, npm integrity hashes and a SHA-256 of
 every vendored file.
 
@@ -32,6 +32,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import zipfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,6 +43,10 @@ MANIFEST = VENDOR / "MANIFEST.json"
 MATHJAX = "mathjax@3.2.2"
 REQUIREJS = "requirejs@2.3.8"
 HTML_MANAGER = "@jupyter-widgets/html-manager@1.0.15"
+# anywidget's front end (the book's live explorers and drawing pad): the AMD build that its Python
+# wheel ships for the classic notebook, which the widget manager loads through RequireJS. Keep it
+# equal to the anywidget that requirements.txt installs (the widget state names this version).
+ANYWIDGET = "anywidget==0.11.0"
 
 # MathJax TeX extensions that the `autoload` extension (part of tex-chtml.js) may fetch on demand,
 # e.g. \boldsymbol, \color, \cancel, \ce, \begin{cases*}. ``all-packages.js`` (a bundle of all of
@@ -172,6 +177,20 @@ def vendor(tmp: Path) -> dict:
     (out / "LICENSE").write_text(JUPYTER_LICENSE.format(version=info["version"]))
     copy(dist / "embed.js.LICENSE.txt", out / "THIRD-PARTY-NOTICES.txt")
     packages["jupyter-widgets"] = info
+
+    # anywidget: nbextension/index.js is an AMD module (define(["@jupyter-widgets/base"], ...)).
+    wheel_dir = tmp / "anywidget"
+    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
+                    "-d", str(wheel_dir), ANYWIDGET], check=True)
+    wheel = next(wheel_dir.glob("anywidget-*.whl"))
+    out = VENDOR / "anywidget"
+    with zipfile.ZipFile(wheel) as zf:
+        out.mkdir(parents=True, exist_ok=True)
+        (out / "index.js").write_bytes(zf.read("anywidget/nbextension/index.js"))
+        licence = next(n for n in zf.namelist() if n.endswith("licenses/LICENSE") or n.endswith("LICENSE"))
+        (out / "LICENSE").write_bytes(zf.read(licence))
+    packages["anywidget"] = {"name": "anywidget", "version": ANYWIDGET.split("==")[1],
+                             "integrity": "sha256-" + sha256(wheel)}
     return packages
 
 

@@ -19,7 +19,10 @@ problem and lists every instance of it:
 * ``test_math_renders``                   every ``$...$`` / ``$$...$$`` becomes MathJax output, without TeX errors;
 * ``test_no_request_leaves_localhost``    nothing is fetched from outside the book (the vendored assets suffice);
 * ``test_screenshots``                    full-page PNGs of a chapter with a figure and of a widget chapter,
-  in ``_build/screenshots/``.
+  in ``_build/screenshots/``;
+* ``test_live_*``                         the live widgets, on the pages opened from disk with the network off:
+  the kernel and pooling explorers compute what ``apply_kernel`` and ``pool_image`` compute, and
+  the drawing pad's preparation and networks compute what ``to_mnist`` and the PyTorch models do.
 
 Chromium: Debian's ``/usr/bin/chromium`` (``apt-get install chromium``) driven by Playwright; when it
 is missing or does not start, the browser tests are skipped with the reason (the build test still
@@ -632,3 +635,230 @@ def test_screenshots(report):
             print(f"[book browser] screenshot of the {role} page: {path} ({size[0]}x{size[1]} px)", file=sys.stderr)
     if problems:
         pytest.fail(bb.format_problems(problems, "screenshots"), pytrace=False)
+
+
+# --------------------------------------------------------------------------- the live widgets
+#
+# The chapters' explorers and drawing pad compute in the browser (lenet/js/). These tests open the
+# built pages from disk (file://) in an offline browser context, use the controls as a reader
+# would, and compare what the page computed with what lenet computes in Python.
+
+LIVE_PAGES = {"kernel-explorer": "notebooks/02_convolution.html", "pooling-explorer": "notebooks/03_pooling.html",
+              "digit-pad": ["notebooks/06_lenet5_1998.html", "notebooks/07_modern_lenet5.html"]}
+MAX_PAGE_BYTES = 5_000_000
+
+
+@pytest.fixture(scope="module")
+def offline(build):
+    """An offline Chromium context: only file:, blob: and data: URLs load."""
+    if not (HTML / "index.html").is_file():
+        pytest.fail("the build wrote no HTML", pytrace=False)
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _skip(f"Playwright is not installed ({exc})")
+    playwright = sync_playwright().start()
+    chromium = bb.find_chromium() or _playwright_chromium(playwright)
+    if chromium is None:
+        playwright.stop()
+        _skip("Chromium is not installed: `apt-get install chromium chromium-driver`")
+    browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=bb.CHROMIUM_ARGS, timeout=60_000)
+    context = browser.new_context(viewport=VIEWPORT, offline=True, service_workers="block")
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    yield context
+    context.close()
+    browser.close()
+    playwright.stop()
+
+
+def _live_page(context, html: str, kind: str):
+    page = context.new_page()
+    problems, external = [], []
+    page.on("pageerror", lambda error: problems.append(str(error)))
+    page.on("console", lambda message: problems.append(message.text) if message.type == "error" else None)
+
+    def route(route_):
+        url = route_.request.url
+        if url.startswith(("file:", "blob:", "data:")):
+            route_.continue_()
+        else:
+            external.append(url)
+            route_.abort()
+
+    page.route("**/*", route)
+    page.goto((HTML / html).as_uri())
+    widget = page.wait_for_selector(f"[data-lenet-widget={kind}]", timeout=WIDGET_TIMEOUT_MS)
+    widget.scroll_into_view_if_needed()
+    return page, widget, problems, external
+
+
+def _lenet(widget, expression: str):
+    """Evaluate ``expression`` on the widget's ``el.lenet`` (typed arrays come back as lists)."""
+    return widget.evaluate(f"""(el) => {{ const L = el.lenet; const v = {expression};
+        const plain = (x) => ArrayBuffer.isView(x) ? Array.from(x) : (x && typeof x === "object" && !Array.isArray(x))
+            ? Object.fromEntries(Object.entries(x).map(([k, y]) => [k, plain(y)])) : x;
+        return plain(v); }}""")
+
+
+def _canvas_levels(widget, index: int):
+    """The red channel of the widget's ``index``-th canvas, row by row."""
+    return widget.evaluate(f"""(el) => {{ const c = el.querySelectorAll("canvas")[{index}];
+        const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+        return {{h: c.height, w: c.width, red: Array.from(d.filter((_, i) => i % 4 === 0))}}; }}""")
+
+
+def _levels(values, vmin: float, vmax: float):
+    import numpy as np
+
+    x = (np.asarray(values, dtype=np.float64) - vmin) / (vmax - vmin) if vmax > vmin else np.zeros(len(values))
+    return np.clip(np.floor(x * 256), 0, 255)
+
+
+def test_live_kernel_explorer_computes_apply_kernel(offline):
+    import numpy as np
+    import torch
+
+    from lenet.kernels import apply_kernel
+
+    page, widget, problems, external = _live_page(offline, LIVE_PAGES["kernel-explorer"], "kernel-explorer")
+    h, w = _lenet(widget, "[L.height, L.width]")
+    image = torch.tensor(_lenet(widget, "L.image"), dtype=torch.float32).reshape(h, w)
+    names = widget.evaluate("(el) => Array.from(el.querySelectorAll('select option')).map((o) => o.value)")
+    assert len(names) >= 7 and names[-1] == "custom"
+    sobel = [1, 0, -1, 2, 0, -2, 1, 0, -1]
+    checked = []
+    for name in names:
+        if name == "custom":  # the reader chooses Custom and types a Sobel kernel into the grid
+            widget.query_selector("select").select_option(name)
+            cells = widget.query_selector_all("input.lenet-cell")
+            for cell, value in zip(cells, sobel):
+                cell.fill(str(value))
+        else:
+            widget.query_selector("select").select_option(name)
+        kernel = torch.tensor(_lenet(widget, "L.kernel"), dtype=torch.float32).reshape(_lenet(widget, "L.kernelShape"))
+        if name == "custom":
+            assert kernel.flatten().tolist() == sobel
+        clip = widget.evaluate("(el) => el.querySelector('input.lenet-clip').checked")
+        want = apply_kernel(image, kernel, clip=clip)
+        got = torch.tensor(_lenet(widget, "L.filtered"), dtype=torch.float32).reshape(h, w)
+        assert torch.allclose(got, want, atol=1e-5), f"{name}: the page's image differs from apply_kernel by {float((got - want).abs().max())}"
+        drawn = _canvas_levels(widget, 2)   # input, kernel, output
+        lo, hi = (float(image.min()), float(image.max())) if clip else (float(want.min()), float(want.max()))
+        expected = _levels(want.flatten().tolist(), lo, hi)
+        assert (drawn["h"], drawn["w"]) == (h, w) and np.abs(np.asarray(drawn["red"]) - expected).max() <= 1, name
+        checked.append(name)
+    widget.query_selector("input.lenet-clip").uncheck()
+    got = torch.tensor(_lenet(widget, "L.filtered"), dtype=torch.float32).reshape(h, w)
+    assert torch.allclose(got, apply_kernel(image, torch.tensor(sobel, dtype=torch.float32).reshape(3, 3)), atol=1e-5)
+    page.close()
+    assert not problems and not external, (problems, external)
+    print(f"[book browser] kernel explorer, offline from disk: {len(checked)} kernels equal apply_kernel", file=sys.stderr)
+
+
+def test_live_pooling_explorer_computes_pool_image(offline):
+    import torch
+
+    from lenet.widgets import pool_image
+
+    page, widget, problems, external = _live_page(offline, LIVE_PAGES["pooling-explorer"], "pooling-explorer")
+    h, w = _lenet(widget, "[L.imageHeight, L.imageWidth]")
+    image = torch.tensor(_lenet(widget, "L.image"), dtype=torch.float32).reshape(h, w)
+
+    def set_slider(name, value):
+        widget.evaluate(f"""(el) => {{ const s = el.querySelector("input.lenet-{name}"); s.value = "{value}";
+            s.dispatchEvent(new Event("input")); }}""")
+
+    cases = [("max", 2, None, None), ("avg", 3, None, None), ("max", 4, None, None),
+             ("subsampling", 2, 0.25, 0.0), ("subsampling", 2, -0.5, 0.3), ("subsampling", 3, 1.0, -2.0)]
+    for mode, k, coefficient, bias in cases:
+        widget.query_selector(f"input[type=radio][value={mode}]").check()
+        set_slider("window", k)
+        if coefficient is not None:
+            set_slider("coefficient", coefficient)
+            set_slider("bias", bias)
+        state = _lenet(widget, "[L.mode, L.window, L.coefficient, L.bias, L.height, L.width]")
+        assert state[:2] == [mode, k]
+        want = pool_image(image, mode, k, state[2], state[3])
+        got = torch.tensor(_lenet(widget, "L.pooled"), dtype=torch.float32).reshape(state[4], state[5])
+        assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5), (mode, k, coefficient, bias)
+    page.close()
+    assert not problems and not external, (problems, external)
+
+
+STROKES = {  # in fractions of the pad: a 7 (a bar, then a slanted stroke), a 1, and a 0
+    "7": [[(0.25, 0.22), (0.75, 0.22)], [(0.75, 0.22), (0.45, 0.82)]],
+    "1": [[(0.5, 0.15), (0.52, 0.85)]],
+    "0": [[(0.5, 0.18), (0.72, 0.35), (0.7, 0.7), (0.5, 0.85), (0.3, 0.7), (0.28, 0.35), (0.5, 0.18)]],
+}
+
+
+def _draw(page, widget, strokes):
+    widget.query_selector("button.lenet-clear").click()
+    box = widget.query_selector("canvas.lenet-pad").bounding_box()
+    for stroke in strokes:
+        x0, y0 = stroke[0]
+        page.mouse.move(box["x"] + x0 * box["width"], box["y"] + y0 * box["height"])
+        page.mouse.down()
+        for a, b in zip(stroke, stroke[1:]):
+            for t in (0.25, 0.5, 0.75, 1.0):
+                x, y = a[0] + t * (b[0] - a[0]), a[1] + t * (b[1] - a[1])
+                page.mouse.move(box["x"] + x * box["width"], box["y"] + y * box["height"])
+        page.mouse.up()
+
+
+@pytest.mark.parametrize("html", LIVE_PAGES["digit-pad"])
+def test_live_digit_pad_reads_like_pytorch(offline, html):
+    import torch
+
+    from lenet import records
+    from lenet.draw import layer_outputs, to_mnist
+    from lenet.train import input_transform
+
+    page, widget, problems, external = _live_page(offline, html, "digit-pad")
+    labels = _lenet(widget, "Object.keys(L.results)")
+    assert labels, "the pad shows no network's answer for its first drawing"
+    models = {label: records.load_model(records.get_record(label, ROOT / "results")) for label in labels}
+    for digit, strokes in STROKES.items():
+        _draw(page, widget, strokes)
+        size = _lenet(widget, "L.size")
+        raw = torch.tensor(_lenet(widget, "L.drawing"), dtype=torch.float32).reshape(size, size)
+        image28 = torch.tensor(_lenet(widget, "L.image28"), dtype=torch.uint8).reshape(28, 28)
+        python28 = to_mnist(raw)
+        assert (python28.int() - image28.int()).abs().max() <= 1, f"{digit}: the page prepares the drawing unlike to_mnist"
+        for label, model in models.items():
+            result = _lenet(widget, f"L.results[{label!r}]")
+            x = input_transform(model)(image28[None])
+            assert torch.allclose(torch.tensor(result["input"]).reshape(x.shape[-2:]), x[0, 0], atol=1e-5)
+            outputs = layer_outputs(model, x)
+            scores_name = "output" if "output" in outputs else "fc3"
+            for name, want in outputs.items():
+                got = torch.tensor(result["scores"] if name == scores_name else result["maps"][name])
+                assert got.shape == want.flatten().shape, (label, name)
+                err = float((got - want.flatten()).abs().max())
+                assert err <= 1e-4, f"{html}, {label}, drawn {digit}: layer {name} differs from PyTorch by {err:.2e}"
+            want_digit = int(model.classify(outputs[scores_name])[0])
+            assert result["digit"] == want_digit, (label, digit)
+            text = widget.query_selector(f"[data-net='{label}'] b").inner_text()
+            assert text.endswith(f"reads {want_digit}"), text
+    page.close()
+    assert not problems and not external, (problems, external)
+
+
+def test_live_pages_stay_light(build):
+    """The largest chapter page, with everything it loads from the book, stays under 5 MB; the
+    widget state (the live parts, weights included) is what the widgets add."""
+    import re as _re
+
+    sizes = {}
+    for html in sorted((HTML / "notebooks").glob("*.html")):
+        text = html.read_text(errors="replace")
+        images = sum((html.parent / src).stat().st_size for src in set(_re.findall(r'<img[^>]+src="([^"#?]+)"', text))
+                     if (html.parent / src).is_file())
+        state = sum(len(m) for m in _re.findall(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
+                                                text, _re.S))
+        sizes[html.name] = (html.stat().st_size + images, state)
+    for name, (total, state) in sizes.items():
+        print(f"[book browser] {name}: {total / 1e6:.2f} MB with its images, {state / 1e6:.2f} MB of widget state",
+              file=sys.stderr)
+    biggest = max(sizes, key=lambda n: sizes[n][0])
+    assert sizes[biggest][0] < MAX_PAGE_BYTES, f"{biggest} weighs {sizes[biggest][0] / 1e6:.2f} MB"

@@ -208,20 +208,3 @@ def test_classify_drawing_modern_and_classic():
     assert pred.digit == int(pred.scores.argmin())             # the smallest penalty wins
     assert torch.allclose(pred.probabilities, torch.softmax(-pred.scores, 0))
     assert classic.training                                    # the mode is restored
-
-
-def test_drawing_pad(capsys):
-    pytest.importorskip("ipywidgets")
-    model = LeNet5Modern()
-    pad = draw.drawing_pad(model, size=8)
-    assert len(pad.cells) == 64 and repr(pad).startswith("DrawingPad(8x8")
-    assert len({id(c.style) for c in pad.cells}) == 1 and len({id(c.layout) for c in pad.cells}) == 1
-    pad.classify_button.click()
-    assert "Draw a digit first" in capsys.readouterr().out
-    for i in range(8):
-        pad.cells[i * 8 + 3].value = pad.cells[i * 8 + 4].value = True
-    pad.classify_button.click()
-    out = capsys.readouterr().out
-    assert "prediction:" in out and out.count("|") >= 56
-    pad.clear_button.click()
-    assert not any(c.value for c in pad.cells)

@@ -19,9 +19,9 @@ Two more things would make a page reach outside the book:
 It then checks, page by page, the scripts and style sheets Sphinx is about to write: a ``src``
 or ``href`` with a scheme (``https://...``, ``//...``) or an inline script that names a CDN is
 reported as a warning (``offline.cdn``), which ``jupyter-book build . -W`` turns into an error.
-So is a widget whose module is not one of the core modules bundled in the vendored
-``embed-amd.js`` (``@jupyter-widgets/base``, ``controls``, ``output``): the widget manager would
-fetch such a module from jsDelivr (``offline.widget``).
+So is a widget whose module is neither one of the core modules bundled in the vendored
+``embed-amd.js`` (``@jupyter-widgets/base``, ``controls``, ``output``) nor the vendored
+``anywidget``: the widget manager would fetch such a module from jsDelivr (``offline.widget``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,9 @@ REMOTE_RE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
 COLAB_BADGE_RE = re.compile(r"^https?://colab\.research\.google\.com/assets/colab-badge\.svg$")
 LOCAL_COLAB_BADGE = "/book/_static/colab-badge.svg"  # "/" = the book's root folder
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
-BUNDLED_WIDGET_MODULES = {"@jupyter-widgets/base", "@jupyter-widgets/controls", "@jupyter-widgets/output"}
+# The core modules bundled in embed-amd.js, and anywidget, vendored beside it and mapped for
+# RequireJS by jupyter-widgets-offline.js (the book's live explorers and drawing pad).
+BUNDLED_WIDGET_MODULES = {"@jupyter-widgets/base", "@jupyter-widgets/controls", "@jupyter-widgets/output", "anywidget"}
 
 
 def _unbundled_widget_modules(body: str) -> set:
@@ -100,8 +102,8 @@ def strip_and_check(app, pagename, templatename, context, doctree):
             if js.attributes.get("type") == WIDGET_STATE:
                 for module in sorted(_unbundled_widget_modules(body)):
                     logger.warning(f"page {pagename!r} uses the widget module {module!r}, which the vendored "
-                                   "embed-amd.js does not bundle (it would be fetched from a CDN); "
-                                   "use core ipywidgets only", type="offline", subtype="widget", location=pagename)
+                                   "assets do not hold (it would be fetched from a CDN); "
+                                   "use core ipywidgets or anywidget", type="offline", subtype="widget", location=pagename)
                 continue
             if REMOTE_RE.match(src) or (not src and CDN_RE.search(body)):
                 logger.warning(f"page {pagename!r} would load a script from outside the book: "

@@ -6,7 +6,9 @@
  * 1. embed-amd.js defines its modules (@jupyter-widgets/base, controls, output, html-manager)
  *    under names that RequireJS would resolve against the page's folder, and each module looks
  *    for its Font Awesome files next to the URL of its name. Map the names onto the folder that
- *    holds embed-amd.js and the fonts, so the icons load from the book itself.
+ *    holds embed-amd.js and the fonts, so the icons load from the book itself. Map "anywidget"
+ *    onto its vendored AMD module: the manager asks RequireJS first and only falls back to a CDN
+ *    when that fails.
  * 2. The widget manager typesets widget labels with MathJax 2's API (MathJax.Hub.Queue); the book
  *    loads MathJax 3. Give MathJax 3 that one entry point, so labels with $...$ are typeset and
  *    no error is thrown. Widgets are rendered on the window's load event, after MathJax (a
@@ -25,7 +27,9 @@
         "@jupyter-widgets/controls7": vendor + "/controls7",
         "@jupyter-widgets/output": vendor + "/output",
         "@jupyter-widgets/html-manager": vendor + "/html-manager",
-        "@jupyter-widgets/html-manager/dist": vendor
+        "@jupyter-widgets/html-manager/dist": vendor,
+        // anywidget's front end (the book's live explorers), vendored beside the manager
+        "anywidget": vendor.replace(/jupyter-widgets$/, "anywidget") + "/index"
       }
     });
   }
