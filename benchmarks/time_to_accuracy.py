@@ -25,7 +25,6 @@ import argparse
 import contextlib
 import io
 import json
-import os
 import platform
 import statistics
 import sys

@@ -6,7 +6,6 @@ the marks of Table I, the image data drawn); explorers by what their callbacks c
 
 from __future__ import annotations
 
-import base64
 import subprocess
 import sys
 
