@@ -420,9 +420,17 @@ def runs_table(records) -> str:
                            "optimiser, schedule, batch", "train time", "per epoch", "device"], rows, right=(2, 3, 5, 7, 8))
 
 
+def noise(a: Mapping, b: Mapping) -> float:
+    """Twice the standard error of the difference of two runs' mean test errors,
+    ``2 sqrt(s_a^2 / n_a + s_b^2 / n_b)`` from :func:`lenet.records.summarize` of each: a change
+    smaller than this is not distinguishable from seed-to-seed noise (chapter 8)."""
+    return 2 * math.sqrt(a["sd_error"] ** 2 / a["n"] + b["sd_error"] ** 2 / b["n"])
+
+
 def ablation_rows(steps: Sequence[Tuple[str, str]], records) -> List[Dict]:
-    """For each (run, label) of ``steps``: the label, the parameters, the summary of its seeds and
-    the change of the mean test error from the step before (``None`` for the first)."""
+    """For each (run, label) of ``steps`` (chapter 8): the label, the parameters, the summary of
+    its seeds, the change of the mean test error from the step before and whether it exceeds
+    :func:`noise` (``None`` and ``"-"`` for the first step)."""
     from .records import summarize
 
     groups = group_runs(records)
@@ -432,19 +440,23 @@ def ablation_rows(steps: Sequence[Tuple[str, str]], records) -> List[Dict]:
         if not recs:
             raise ValueError(f"no records of run {run!r}; make them with `python -m lenet record {run}`")
         s = summarize(recs)
-        out.append({"run": run, "label": label, "parameters": recs[0].parameters, "summary": s,
-                    "per_epoch_s": s["mean_train_s"] / recs[0].epochs,
-                    "change": None if previous is None else s["mean_error"] - previous})
-        previous = s["mean_error"]
+        row = {"run": run, "label": label, "parameters": recs[0].parameters, "summary": s,
+               "per_epoch_s": s["mean_train_s"] / recs[0].epochs, "change": None, "noise": None, "beyond noise": "-"}
+        if previous is not None:
+            row["change"], row["noise"] = s["mean_error"] - previous["mean_error"], noise(previous, s)
+            row["beyond noise"] = "yes" if abs(row["change"]) > row["noise"] else "no"
+        out.append(row)
+        previous = s
     return out
 
 
 def ablation_table(rows: Sequence[Mapping]) -> str:
     """The rows of :func:`ablation_rows` as a Markdown table (chapter 8)."""
     cells = [[r["label"], f"{r['parameters']:,}", error_cell(r["summary"]),
-              "-" if r["change"] is None else f"{100 * r['change']:+.2f}", f"{r['per_epoch_s']:.1f} s"] for r in rows]
-    return markdown_table(["design", "parameters", "test error (mean &plusmn; sd, range)", "change (points)", "per epoch"],
-                          cells, right=(1, 3, 4))
+              "-" if r["change"] is None else f"{100 * r['change']:+.2f}", f"{r['per_epoch_s']:.1f} s", r["beyond noise"]]
+             for r in rows]
+    return markdown_table(["design", "parameters", "test error (mean &plusmn; sd, range)", "change (points)", "per epoch",
+                           "beyond the noise?"], cells, right=(1, 3, 4))
 
 
 def plot_results(records, ax=None, labels=None):
@@ -473,5 +485,5 @@ __all__ = [
     "PAPER_TEST_ERROR", "PAPER_TEST_ERROR_DISTORTED", "plot_bitmaps", "bitmap_distances", "plot_matrix",
     "plot_squash", "plot_f6_states", "plot_map_loss", "plot_history", "plot_test_error", "confusion_matrix", "most_confused",
     "plot_confusion_matrix", "misclassified", "plot_misclassified", "plot_predictions", "plot_records_by_epoch",
-    "markdown_table", "error_cell", "group_runs", "runs_table", "ablation_rows", "ablation_table", "plot_results",
+    "markdown_table", "error_cell", "group_runs", "runs_table", "noise", "ablation_rows", "ablation_table", "plot_results",
 ]

@@ -86,8 +86,10 @@ def test_runs_and_ablation_tables():
     rows = report.ablation_rows([("b", "1998"), ("a", "+ all")], recs)
     assert rows[0]["change"] is None and rows[1]["change"] == pytest.approx(0.011 - 0.015)
     assert rows[1]["per_epoch_s"] == pytest.approx(5.0)
+    assert rows[1]["noise"] == pytest.approx(2 * math.sqrt(0.0 / 1 + 0.0014142135 ** 2 / 2), rel=1e-4)
+    assert rows[1]["beyond noise"] == "yes" and rows[0]["beyond noise"] == "-"
     table = report.ablation_table(rows).splitlines()
-    assert table[2].startswith("| 1998 | 60,000 | 1.50% | - |") and "| -0.40 |" in table[3]
+    assert table[2].startswith("| 1998 | 60,000 | 1.50% | - |") and "| -0.40 |" in table[3] and table[3].endswith("| yes |")
     with pytest.raises(ValueError, match="python -m lenet record c"):
         report.ablation_rows([("c", "missing")], recs)
 
