@@ -263,30 +263,6 @@ def plot_history(histories, reference_error: Optional[float] = None, reference_l
     return fig
 
 
-def plot_test_error(histories, reference_error: Optional[float] = PAPER_TEST_ERROR,
-                    reference_label: str = "paper, no distortions (0.95%)", ax=None):
-    """Test error in percent after each epoch, with the paper's 0.95% as a horizontal line."""
-    hs = _as_histories(histories)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6.5, 3.8))
-    else:
-        fig = ax.figure
-    for i, (label, h) in enumerate(hs.items()):
-        pts = [(r["epoch"], 100 * (1 - r["test_acc"])) for r in _epochs(h) if r.get("test_acc") is not None]
-        ax.plot(*zip(*pts), "-o", color=f"C{i}", label=label or "this run")
-    if reference_error is not None:
-        ax.axhline(100 * reference_error, color="k", linestyle="--", linewidth=1.2, label=reference_label)
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("test error (%)")
-    ax.set_yscale("log")
-    _plain_log_axis(ax.yaxis)
-    ax.grid(alpha=0.3, which="both")
-    ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    return fig
-
-
 # --------------------------------------------------------------------------- confusion matrix
 
 
@@ -483,7 +459,7 @@ def plot_results(records, ax=None, labels=None):
 
 __all__ = [
     "PAPER_TEST_ERROR", "PAPER_TEST_ERROR_DISTORTED", "plot_bitmaps", "bitmap_distances", "plot_matrix",
-    "plot_squash", "plot_f6_states", "plot_map_loss", "plot_history", "plot_test_error", "confusion_matrix", "most_confused",
+    "plot_squash", "plot_f6_states", "plot_map_loss", "plot_history", "confusion_matrix", "most_confused",
     "plot_confusion_matrix", "misclassified", "plot_misclassified", "plot_predictions", "plot_records_by_epoch",
     "markdown_table", "error_cell", "group_runs", "runs_table", "noise", "ablation_rows", "ablation_table", "plot_results",
 ]

@@ -149,25 +149,8 @@ def report(build) -> Report:
     if not (HTML / "index.html").is_file():
         pytest.fail(f"no {HTML.relative_to(ROOT)}/index.html: the build wrote no HTML "
                     f"(exit status {build.returncode}).\n\n{build.tail(30)}", pytrace=False)
+    playwright, browser = _start_chromium()
     try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _skip(f"Playwright is not installed ({exc}); `pip install playwright`")
-    try:
-        playwright = sync_playwright().start()
-    except Exception as exc:  # its driver cannot run here
-        _skip(f"Playwright could not start: {str(exc).strip().splitlines()[0]}")
-    try:
-        # Debian's chromium; else a browser that `playwright install chromium` downloaded, if any.
-        chromium = bb.find_chromium() or _playwright_chromium(playwright)
-        if chromium is None:
-            _skip("Chromium is not installed (no `chromium` on PATH, no /usr/bin/chromium, no Playwright "
-                  "browser): `apt-get install chromium chromium-driver`")
-        try:
-            browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=bb.CHROMIUM_ARGS,
-                                                 timeout=60_000)
-        except Exception as exc:  # playwright.Error, TimeoutError: cannot start it here
-            _skip(f"Chromium ({chromium}) could not be started: {str(exc).strip().splitlines()[0]}")
         try:
             with bb.serve(HTML) as base:
                 result = Report(base=base)
@@ -181,6 +164,31 @@ def report(build) -> Report:
     print(f"\n[book browser] {result.pages_opened} pages checked in {result.seconds:.1f} s, "
           f"{len(set(result.problems))} problem(s)", file=sys.stderr)
     return result
+
+
+def _start_chromium():
+    """(playwright, browser): Debian's Chromium, else a browser that `playwright install chromium`
+    downloaded; the test is skipped, with the reason, when neither can start."""
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:
+        _skip(f"Playwright is not installed ({exc}); `pip install playwright`")
+    try:
+        playwright = sync_playwright().start()
+    except Exception as exc:  # its driver cannot run here
+        _skip(f"Playwright could not start: {str(exc).strip().splitlines()[0]}")
+    chromium = bb.find_chromium() or _playwright_chromium(playwright)
+    if chromium is None:
+        playwright.stop()
+        _skip("Chromium is not installed (no `chromium` on PATH, no /usr/bin/chromium, no Playwright "
+              "browser): `apt-get install chromium chromium-driver`")
+    try:
+        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=bb.CHROMIUM_ARGS,
+                                             timeout=60_000)
+    except Exception as exc:  # playwright.Error, TimeoutError: cannot start it here
+        playwright.stop()
+        _skip(f"Chromium ({chromium}) could not be started: {str(exc).strip().splitlines()[0]}")
+    return playwright, browser
 
 
 def _playwright_chromium(playwright) -> Optional[str]:
@@ -653,16 +661,7 @@ def offline(build):
     """An offline Chromium context: only file:, blob: and data: URLs load."""
     if not (HTML / "index.html").is_file():
         pytest.fail("the build wrote no HTML", pytrace=False)
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        _skip(f"Playwright is not installed ({exc})")
-    playwright = sync_playwright().start()
-    chromium = bb.find_chromium() or _playwright_chromium(playwright)
-    if chromium is None:
-        playwright.stop()
-        _skip("Chromium is not installed: `apt-get install chromium chromium-driver`")
-    browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=bb.CHROMIUM_ARGS, timeout=60_000)
+    playwright, browser = _start_chromium()
     context = browser.new_context(viewport=VIEWPORT, offline=True, service_workers="block")
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     yield context

@@ -98,8 +98,8 @@ def test_figures_build():
     h = _history()
     assert len(report.plot_bitmaps().axes) == 10
     assert len(report.plot_history({"a": h, "b": _history((0.9, 0.95))}, reference_error=0.0095).axes) == 2
-    fig = report.plot_test_error(h)
-    assert len(fig.axes[0].lines) == 2                  # the run and the 0.95% line
+    fig = report.plot_history(h, reference_error=report.PAPER_TEST_ERROR)
+    assert len(fig.axes[1].lines) == 3                  # training and test error, and the 0.95% line
     cm = report.confusion_matrix(torch.arange(10), torch.arange(10))
     assert len(report.plot_confusion_matrix(cm).axes) == 2    # the matrix and its colour bar
     imgs = torch.randint(0, 255, (5, 28, 28), dtype=torch.uint8)
@@ -209,3 +209,16 @@ def test_classify_drawing_modern_and_classic():
     assert pred.digit == int(pred.scores.argmin())             # the smallest penalty wins
     assert torch.allclose(pred.probabilities, torch.softmax(-pred.scores, 0))
     assert classic.training                                    # the mode is restored
+
+
+def test_count_operators_counts_a_training_step():
+    from lenet.profiling import NO_KERNEL_OPS, count_operators
+
+    torch.manual_seed(0)
+    net = LeNet5Modern()
+    x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    forward = count_operators(lambda: net(x))
+    assert forward["convolution"] == 2 and forward["addmm"] == 3 and forward["max_pool2d_with_indices"] == 2
+    step = count_operators(lambda: net.loss(net(x), y).backward())
+    assert step["convolution_backward"] == 2 and sum(step.values()) > sum(forward.values())
+    assert "detach" in NO_KERNEL_OPS and "convolution" not in NO_KERNEL_OPS
