@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP_INSTALL = $(PYTHON) -m pip install -q -r requirements.txt
 
-.PHONY: book test install data notebooks editions clean
+.PHONY: book test check install data notebooks editions clean
 
 install:
 	$(PIP_INSTALL)
@@ -15,6 +15,10 @@ data: install
 
 test: data
 	$(PYTHON) -m pytest --nbval
+
+# The unit tests alone (no notebooks, no book build, no browser, no record replays): under a minute.
+check: data
+	$(PYTHON) -m pytest -m "not slow" tests
 
 notebooks: install
 	$(PYTHON) scripts/execute_notebooks.py

@@ -58,14 +58,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     t = sub.add_parser("train", help="train a model on MNIST (or a directory of IDX files)",
                        description="Train and evaluate a LeNet-5. With no options, --model classic runs the full "
-                                   "1998-style schedule (20 epochs, the paper's learning-rate steps) and --model modern "
+                                   "1998-style schedule (20 epochs, the paper's learning-rate steps) with the optimiser whose records come "
+                                   "closest to the paper (lenet.recipes.CLASSIC_DEFAULT; --optimizer adam or sdlm picks one) and --model modern "
                                    "the source tutorial's (10 epochs, batch 64, Adam 1e-3); --fast runs the book's fast recipe "
                                    "for the modern model. The last line printed is JSON.")
     t.add_argument("--model", choices=sorted(MODELS), default="modern")
     t.add_argument("--epochs", type=_positive_int)
     t.add_argument("--batch-size", type=_positive_int)
     t.add_argument("--optimizer", choices=OPTIMIZERS)
-    t.add_argument("--lr", type=_positive_float, help="learning rate (default: 1e-3 for adam, 0.01 for sgd)")
+    t.add_argument("--lr", type=_positive_float, help="learning rate (default: 1e-3 for adam, 0.01 for sgd, 0.0005 for sdlm)")
+    t.add_argument("--mu", type=_positive_float, help="SDLM's mu: the step is at most lr/mu (default: the book's SDLM recipe)")
+    t.add_argument("--distortions", type=_positive_int, nargs="?", const=1,
+                   help="add N distorted copies of each training image to every pass, new ones each pass (default N: 1)")
     t.add_argument("--schedule", choices=SCHEDULES)
     t.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
     t.add_argument("--seed", type=int, default=0)
@@ -147,7 +151,7 @@ def _cmd_summary(args) -> int:
 def _cmd_train(args) -> int:
     from dataclasses import replace
 
-    from .recipes import classic_config, fast_config, gpu_settings, source_config
+    from .recipes import classic_config, classic_default_config, fast_config, gpu_settings, sdlm_config, source_config
     from .records import RecordError, ensure_writable, record_run
 
     try:  # the recipe, then the options the user gave, validated once by TrainConfig
@@ -156,12 +160,15 @@ def _cmd_train(args) -> int:
             raise ValueError("--fast is the modern model's recipe; leave out --model classic, or --fast")
         if args.fast:
             recipe = fast_config(**gpu_settings(device, compile=False))  # --compile adds it: it pays on long runs only
+        elif args.model == "classic" and args.optimizer is None:
+            recipe = classic_default_config()
         elif args.model == "classic":
-            recipe = classic_config()
+            recipe = sdlm_config() if args.optimizer == "sdlm" else classic_config()
         else:
             recipe = source_config(args.optimizer or "adam")
-        chosen = {k: getattr(args, k) for k in ("epochs", "batch_size", "optimizer", "lr", "schedule") if getattr(args, k) is not None}
-        if "optimizer" in chosen and "lr" not in chosen:
+        chosen = {k: getattr(args, k) for k in ("epochs", "batch_size", "optimizer", "lr", "schedule", "mu", "distortions")
+                  if getattr(args, k) is not None}
+        if "optimizer" in chosen and "lr" not in chosen and chosen["optimizer"] != recipe.optimizer:
             chosen["lr"] = None  # the optimiser's own default
         if args.fast and "epochs" in chosen:
             chosen["eval_every"] = chosen["epochs"]

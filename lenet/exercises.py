@@ -290,8 +290,38 @@ def check_accuracy(fn: Callable[[torch.Tensor, torch.Tensor], float], seed: int 
                 "compare argmax over the class dimension (dim=1) with the labels, and average")
 
 
+def check_f6_curvature(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], Tuple[torch.Tensor, torch.Tensor]],
+                       seed: int = 0) -> bool:
+    """``fn(x5 (N, 120), a6 (N, 84), h_x6 (N, 84)) -> (h_weight (84, 120), h_bias (84,))``: the
+    paper's diagonal curvature estimate (Appendix C) for F6, averaged over the N patterns, from
+    C5's outputs ``x5``, F6's weighted sums ``a6`` and the curvature ``h_x6`` of the loss with
+    respect to F6's outputs ``x6 = f(a6)`` (the scaled tanh of the 1998 network)."""
+    from .pooling import ScaledTanh
+    from .sdlm import scaled_tanh_slope
+
+    g = _gen(seed)
+    f = ScaledTanh()
+
+    def case(n):
+        def run():
+            x5 = torch.randn(n, 120, generator=g, dtype=torch.float64)
+            a6 = torch.randn(n, 84, generator=g, dtype=torch.float64)
+            h_x6 = torch.rand(n, 84, generator=g, dtype=torch.float64) * 3
+            h_a6 = scaled_tanh_slope(a6, f) ** 2 * h_x6
+            got = fn(x5.clone(), a6.clone(), h_x6.clone())
+            if not isinstance(got, (tuple, list)) or len(got) != 2:
+                raise _Failure("return a pair (h_weight, h_bias)")
+            _close(got[1], h_a6.mean(0), f"h_bias for {n} patterns")
+            _close(got[0], (h_a6.t() @ (x5 * x5)) / n, f"h_weight for {n} patterns")
+        return run
+
+    return _run("f6_curvature", fn, [(f"{n} pattern(s)", case(n)) for n in (1, 7, 64)],
+                "h_a = f'(a)^2 h_x with f'(a) = A S (1 - tanh(S a)^2); a weight's h is h_a of its unit times its "
+                "input squared; average over the patterns")
+
+
 __all__ = [
     "NotImplementedYet", "todo", "check_layer_counts", "check_output_size", "check_conv2d", "check_max_pool",
     "check_subsampling", "check_table_parameters", "check_rbf", "check_map_loss", "check_paper_normalization",
-    "check_accuracy",
+    "check_accuracy", "check_f6_curvature",
 ]

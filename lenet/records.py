@@ -52,7 +52,8 @@ RESULTS_DIR_ENV = "LENET_RESULTS_DIR"
 RECORD_FORMAT = "lenet-record/1"
 
 #: The modules whose source the code hash covers: everything a training run executes.
-TRAINING_MODULES = ("c3.py", "data.py", "models.py", "pooling.py", "rbf.py", "recipes.py", "step.py", "train.py")
+TRAINING_MODULES = ("c3.py", "data.py", "distort.py", "models.py", "pooling.py", "rbf.py", "recipes.py", "sdlm.py", "step.py",
+                    "train.py")
 
 #: A replay on a machine that rounds differently must agree over this many first steps...
 PREFIX_STEPS = 10

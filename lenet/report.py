@@ -382,7 +382,7 @@ def group_runs(records) -> Dict[str, list]:
 
 def runs_table(records) -> str:
     """One row per run (chapter 8): what it trains, its seeds, the mean test error with its
-    spread, epochs, the mean training time, the time per epoch and the machine."""
+    spread, epochs, the mean training time, the time per epoch and the machine with its threads."""
     from .records import summarize
 
     rows = []
@@ -391,9 +391,10 @@ def runs_table(records) -> str:
         cfg = r.config
         rows.append([r.title or run, r.model, f"{r.parameters:,}", str(s["n"]), error_cell(s), str(r.epochs),
                      f"{cfg['optimizer']}, {cfg['schedule']}, batch {cfg['batch_size']}", _fmt_time(s["mean_train_s"]),
-                     f"{s['mean_train_s'] / r.epochs:.1f} s", r.device])
+                     f"{s['mean_train_s'] / r.epochs:.1f} s", f"{r.device}, {r.machine.get('threads', '?')} threads"])
     return markdown_table(["run", "model", "parameters", "seeds", "test error (mean &plusmn; sd, range)", "epochs",
-                           "optimiser, schedule, batch", "train time", "per epoch", "device"], rows, right=(2, 3, 5, 7, 8))
+                           "optimiser, schedule, batch", "train time", "per epoch", "device, threads"], rows,
+                          right=(2, 3, 5, 7, 8))
 
 
 def noise(a: Mapping, b: Mapping) -> float:

@@ -3,8 +3,12 @@
 One loop serves both models through their ``loss`` and ``classify`` methods. Data stay on the
 device as uint8 tensors (:class:`lenet.data.DeviceLoader`); nothing is done per sample.
 
-The optimisers are the source tutorial's two: Adam with learning rate 1e-3 (Kingma & Ba 2015)
-and SGD with learning rate 0.01 and momentum 0.9. Schedules:
+The optimisers are the source tutorial's two, Adam with learning rate 1e-3 (Kingma & Ba 2015)
+and SGD with learning rate 0.01 and momentum 0.9, and the paper's own, stochastic diagonal
+Levenberg-Marquardt (:mod:`lenet.sdlm`; eta 0.0005, its curvature re-estimated on 500 patterns
+before each pass). ``distortions`` adds that many distorted copies of each training image to
+every pass (:mod:`lenet.distort`; the paper's 540,000 are 9 copies, fixed for the run, which
+``redraw_distortions=False`` gives; by default new copies are drawn each pass). Schedules:
 
 * ``constant`` -- the tutorial's fixed learning rate;
 * ``paper`` -- the piecewise-constant decay of LeCun et al. (1998), Sec. III.B (0.0005 for two
@@ -32,9 +36,9 @@ from .data import DeviceLoader, Split, load_mnist, make_transform
 from .models import MODELS, evaluating, get_model, unwrap
 from .step import TrainStep, autocast
 
-OPTIMIZERS = ("adam", "sgd")
+OPTIMIZERS = ("adam", "sgd", "sdlm")
 SCHEDULES = ("constant", "paper", "cosine", "onecycle")
-DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01}
+DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01, "sdlm": 5e-4}
 
 #: Learning-rate multipliers per epoch for the 'paper' schedule (1998, Sec. III.B), relative to 0.0005.
 PAPER_LR_MULTIPLIERS = (1.0, 1.0, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.1, 0.1, 0.1, 0.1, 0.02)
@@ -71,6 +75,10 @@ class TrainConfig:
     cuda_graph: bool = False
     progress: bool = True
     model_kwargs: Dict[str, Any] = field(default_factory=dict)
+    mu: float = 0.02
+    curvature_patterns: int = 500
+    distortions: int = 0
+    redraw_distortions: bool = True
 
     def __post_init__(self) -> None:
         self.validate()
@@ -97,7 +105,16 @@ class TrainConfig:
         if self.normalization is not None and self.normalization not in ("paper", "meanstd", "unit"):
             raise ValueError(f"unknown normalization {self.normalization!r}; choose paper, meanstd or unit")
         if self.cuda_graph and self.optimizer != "adam":
-            raise ValueError("cuda_graph=True needs optimizer='adam' (run with capturable=True); use cuda_graph=False for SGD")
+            raise ValueError("cuda_graph=True needs optimizer='adam' (run with capturable=True); use cuda_graph=False "
+                             "for SGD and SDLM")
+        if self.optimizer == "sdlm" and (self.model != "classic" or self.model_kwargs):
+            raise ValueError("optimizer 'sdlm' (the paper's method) is written for the 1998 network as the paper "
+                             "defines it: use --model classic, without model options")
+        if not (self.mu > 0) or not isinstance(self.curvature_patterns, int) or self.curvature_patterns < 1:
+            raise ValueError(f"SDLM needs mu > 0 and curvature_patterns >= 1, got {self.mu!r} and {self.curvature_patterns!r}")
+        if not isinstance(self.distortions, int) or self.distortions < 0:
+            raise ValueError(f"distortions is the number of distorted copies per training image, an integer >= 0, "
+                             f"got {self.distortions!r}")
         if self.device != "auto":
             try:
                 torch.device(self.device)
@@ -170,13 +187,18 @@ def resolve_device(device: Union[str, torch.device] = "auto") -> torch.device:
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam (lr 1e-3, betas (0.9, 0.999) by default) or SGD with momentum (lr 0.01, momentum 0.9).
+    """Adam (lr 1e-3, betas (0.9, 0.999) by default), SGD with momentum (lr 0.01, momentum 0.9)
+    or SDLM (eta 0.0005, mu 0.02; :class:`lenet.sdlm.SDLM`).
 
     With ``config.cuda_graph`` Adam gets its learning rate as a tensor on the model's device
     (schedulers then update it in place, where a recorded graph reads it) and, on CUDA,
     ``capturable=True``; on a CPU, where nothing is captured, the single-tensor implementation.
     """
     params = [p for p in model.parameters() if p.requires_grad]
+    if config.optimizer == "sdlm":
+        from .sdlm import SDLM
+
+        return SDLM(params, lr=config.learning_rate, mu=config.mu, batch_size=config.batch_size)
     if config.optimizer == "adam":
         if config.cuda_graph:
             device = params[0].device
@@ -293,6 +315,11 @@ def fit(
         lr = float(optimizer.param_groups[0]["lr"])
         _sync(device)
         t0 = time.perf_counter()
+        if config.optimizer == "sdlm":  # the paper: h on 500 patterns before each pass, fixed during it
+            from .sdlm import named_curvature
+
+            with evaluating(model):
+                optimizer.set_curvature(named_curvature(model, *curvature_sample(train_loader, config, epoch)))
         step.reset_metrics()
         cut_short = False
         batches = tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, unit="batch",
@@ -339,16 +366,32 @@ def fit(
     return history
 
 
+def curvature_sample(loader: DeviceLoader, config: TrainConfig, epoch: int) -> Tuple[torch.Tensor, torch.Tensor]:
+    """The ``config.curvature_patterns`` training patterns on which SDLM estimates its curvature
+    before pass ``epoch`` (original images, drawn from ``seed + epoch``)."""
+    n = loader.images.shape[0]
+    gen = torch.Generator().manual_seed(1_000_003 + config.seed + epoch)
+    idx = torch.randperm(n, generator=gen)[: config.curvature_patterns].to(loader.device)
+    return loader.transform(loader.images[idx]), loader.labels[idx]
+
+
 def make_loaders(config: TrainConfig, train: Split, test: Optional[Split], device: torch.device) -> Tuple[DeviceLoader, Optional[DeviceLoader]]:
-    """Device-resident loaders prepared for ``config.model`` (normalisation, 32x32 padding)."""
+    """Device-resident loaders prepared for ``config.model`` (normalisation, 32x32 padding); with
+    ``config.distortions``, the training loader adds that many distorted copies of each image."""
     cls = MODELS[config.model]
     transform = make_transform(config.normalization or cls.default_normalization, pad=cls.input_size == 32)
     if config.train_subset:
         train = train.subset(config.train_subset)
     if test is not None and config.test_subset:
         test = test.subset(config.test_subset)
-    train_loader = DeviceLoader(train, config.batch_size, shuffle=True, transform=transform, device=device, seed=config.seed,
-                                drop_last=config.cuda_graph)  # a recorded graph has one batch shape
+    if config.distortions:
+        from .distort import DistortedLoader
+
+        train_loader = DistortedLoader(train, config.batch_size, config.distortions, transform, device=device,
+                                       seed=config.seed, drop_last=config.cuda_graph, redraw=config.redraw_distortions)
+    else:
+        train_loader = DeviceLoader(train, config.batch_size, shuffle=True, transform=transform, device=device,
+                                    seed=config.seed, drop_last=config.cuda_graph)  # a recorded graph has one batch shape
     test_loader = None
     if test is not None:
         test_loader = DeviceLoader(test, config.eval_batch_size, transform=transform, device=device)

@@ -46,6 +46,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import book_browser_helpers as bb  # noqa: E402
 
+pytestmark = pytest.mark.slow  # builds the book and drives Chromium: `make test`, not `make check`
+
 ROOT = Path(__file__).resolve().parent.parent
 HTML = ROOT / "_build" / "html"
 SCREENSHOTS = ROOT / "_build" / "screenshots"

@@ -6,7 +6,7 @@ from dataclasses import replace
 import pytest
 
 from lenet.cli import main
-from lenet.recipes import fast_config
+from lenet.recipes import classic_config, classic_default_config, fast_config, sdlm_config
 
 SUBCOMMANDS = ["data", "summary", "train", "eval", "record"]
 
@@ -15,10 +15,28 @@ def run(*args, env=None):
     return subprocess.run([sys.executable, "-m", "lenet", *args], capture_output=True, text=True, timeout=300, env=env)
 
 
+def in_process(args, capsys):
+    """(exit code, stdout, stderr) of ``python -m lenet ARGS``, run in this process (no torch
+    import per call); the subprocess tests below check the real process once."""
+    try:
+        code = main(list(args))
+    except SystemExit as exc:
+        code = exc.code
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
 @pytest.mark.parametrize("sub", SUBCOMMANDS)
-def test_every_subcommand_has_help(sub):
-    res = run(sub, "--help")
-    assert res.returncode == 0 and "usage:" in res.stdout
+def test_every_subcommand_has_help(sub, capsys):
+    code, out, _ = in_process([sub, "--help"], capsys)
+    assert code == 0 and "usage:" in out
+
+
+def test_the_real_process_prints_one_line_and_no_traceback():
+    res = run("train", "--device", "tpu9")
+    assert res.returncode == 2 and "Traceback" not in res.stderr
+    lines = res.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("python -m lenet train: error: unknown device 'tpu9'")
 
 
 def test_summary_prints_the_papers_totals(capsys):
@@ -64,7 +82,15 @@ def test_classic_defaults_are_the_full_schedule(monkeypatch):
     with pytest.raises(SystemExit):
         main(["train", "--model", "classic"])
     cfg = seen["config"]
-    assert (cfg.epochs, cfg.schedule, cfg.model, cfg.optimizer) == (20, "paper", "classic", "adam")
+    assert (cfg.epochs, cfg.schedule, cfg.model, cfg.distortions) == (20, "paper", "classic", 0)
+    assert replace(cfg, device="auto", progress=True, target_acc=None, seed=0) == replace(
+        classic_default_config(), target_acc=None)
+    for argv, want in ((["--optimizer", "sdlm"], sdlm_config()), (["--optimizer", "sdlm", "--distortions"], sdlm_config(distortions=1)),
+                       (["--optimizer", "sdlm", "--distortions", "3", "--mu", "5"], sdlm_config(distortions=3, mu=5.0)),
+                       (["--optimizer", "adam"], classic_config())):
+        with pytest.raises(SystemExit):
+            main(["train", "--model", "classic", *argv])
+        assert replace(seen["config"], progress=True, target_acc=None) == replace(want, target_acc=None), argv
 
 
 def test_fast_flag_runs_the_fast_recipe_and_options_override_it(monkeypatch):
@@ -95,21 +121,23 @@ def test_fast_flag_runs_the_fast_recipe_and_options_override_it(monkeypatch):
     (["train", "--device", "tpu9"], "unknown device 'tpu9'"),
     (["train", "--out", "/proc/lenet-run", "--epochs", "1"], "cannot write to /proc/lenet-run"),
     (["record", "no-such-run"], "unknown book run 'no-such-run'"),
+    (["train", "--optimizer", "sdlm"], "use --model classic"),
+    (["train", "--model", "classic", "--distortions", "0"], "expected a positive integer"),
     (["summary", "--model", "x"], "invalid choice"),
 ])
-def test_bad_input_exits_nonzero_with_one_clear_line(args, needle):
+def test_bad_input_exits_nonzero_with_one_clear_line(args, needle, capsys):
     import torch
 
     if args[:3] == ["train", "--device", "cuda:0"] and torch.cuda.is_available():
         pytest.skip("a GPU is present")
-    res = run(*args)
-    assert res.returncode != 0
-    assert needle in res.stderr and "Traceback" not in res.stderr
-    assert len(res.stderr.strip().splitlines()) == 1
+    code, _, err = in_process(args, capsys)
+    assert code != 0
+    assert needle in err and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1, err
 
 
-def test_corrupt_idx_in_data_dir_is_one_clear_line(tiny_idx_dir):
+def test_corrupt_idx_in_data_dir_is_one_clear_line(tiny_idx_dir, capsys):
     path = tiny_idx_dir / "train-images-idx3-ubyte"
     path.write_bytes(path.read_bytes()[:500])
-    res = run("train", "--data-dir", str(tiny_idx_dir), "--epochs", "1", "--quiet")
-    assert res.returncode == 2 and "truncated IDX file" in res.stderr and "Traceback" not in res.stderr
+    code, _, err = in_process(["train", "--data-dir", str(tiny_idx_dir), "--epochs", "1", "--quiet"], capsys)
+    assert code == 2 and "truncated IDX file" in err and len(err.strip().splitlines()) == 1
