@@ -44,6 +44,8 @@ def connection_mask(table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = 6)
     """Boolean (in_maps, out_maps) matrix: ``mask[i, j]`` is True when output map j reads input map i.
 
     With the default table this is Table I of the paper exactly (rows: S2 maps, columns: C3 maps).
+
+    Chapters: 4.
     """
     mask = torch.zeros(in_maps, len(table), dtype=torch.bool)
     for j, inputs in enumerate(table):
@@ -81,6 +83,8 @@ class SparseConv2d(nn.Module):
     is exactly the per-map sum above, and gradients flow only to connected kernels.
 
     Shape: input (N, in_channels, H, W) -> output (N, len(table), H - k + 1, W - k + 1).
+
+    Chapters: 4.
     """
 
     def __init__(self, in_channels: int = 6, table: Sequence[Sequence[int]] = C3_TABLE, kernel_size: int = 5) -> None:
@@ -132,6 +136,8 @@ def c3_loop(x: torch.Tensor, layer: SparseConv2d) -> torch.Tensor:
     """Reference implementation of :class:`SparseConv2d`: one ``F.conv2d`` per output map on its inputs.
 
     Slow and obviously right; used to check the scatter-into-dense forward pass.
+
+    Chapters: 4.
     """
     outs: List[torch.Tensor] = []
     start = 0

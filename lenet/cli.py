@@ -11,7 +11,10 @@ from typing import List, Optional
 
 
 class CLIError(Exception):
-    """A user error: printed as one line, exit status 2."""
+    """A user error: printed as one line, exit status 2.
+
+    Chapters: none (the package and its command line use it).
+    """
 
 
 def _positive_int(text: str) -> int:
@@ -40,6 +43,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """Chapters: none (the package and its command line use it)."""
     from .models import MODELS
     from .train import OPTIMIZERS, SCHEDULES
 
@@ -253,7 +257,10 @@ def _cmd_eval(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point; returns the exit status. User errors print one line to stderr and return 2."""
+    """Entry point; returns the exit status. User errors print one line to stderr and return 2.
+
+    Chapters: none (the package and its command line use it).
+    """
     from .data import ChecksumError, DatasetNotFoundError, IDXError
     from .records import RecordError
     from .train import CheckpointError

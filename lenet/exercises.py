@@ -33,11 +33,17 @@ from .rbf import DIGIT_BITMAPS, map_loss
 
 
 class NotImplementedYet(NotImplementedError):
-    """What a student edition's stub raises; a plain ``NotImplementedError`` is treated the same."""
+    """What a student edition's stub raises; a plain ``NotImplementedError`` is treated the same.
+
+    Chapters: none (the package and its command line use it).
+    """
 
 
 def todo(exercise: str) -> None:
-    """Raise the friendly error a student edition puts where a solution was removed."""
+    """Raise the friendly error a student edition puts where a solution was removed.
+
+    Chapters: none (the package and its command line use it).
+    """
     raise NotImplementedYet(f"{exercise}: not implemented yet -- write your solution in this cell, then run it again.")
 
 
@@ -95,7 +101,10 @@ def _gen(seed: int) -> torch.Generator:
 
 def check_layer_counts(fn: Callable[[int, int, int, int], Tuple[int, int]], seed: int = 0) -> bool:
     """``fn(in_maps, out_maps, k, out_size) -> (parameters, connections)`` of a dense convolution
-    layer with biases and square ``out_size`` x ``out_size`` output maps."""
+    layer with biases and square ``out_size`` x ``out_size`` output maps.
+
+    Chapters: 1.
+    """
     g = _gen(seed)
 
     def case(cin, cout, k, n):
@@ -120,7 +129,10 @@ def check_layer_counts(fn: Callable[[int, int, int, int], Tuple[int, int]], seed
 
 
 def check_output_size(fn: Callable[..., int], seed: int = 0) -> bool:
-    """``fn(n, k, padding, stride) -> int``: the output length of a convolution."""
+    """``fn(n, k, padding, stride) -> int``: the output length of a convolution.
+
+    Chapters: 2.
+    """
     g = _gen(seed)
 
     def case(n, k, p, s):
@@ -140,7 +152,10 @@ def check_output_size(fn: Callable[..., int], seed: int = 0) -> bool:
 
 
 def check_conv2d(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
-    """``fn(image (H, W), kernel (k, k)) -> (H-k+1, W-k+1)``: 'valid' cross-correlation, no flip."""
+    """``fn(image (H, W), kernel (k, k)) -> (H-k+1, W-k+1)``: 'valid' cross-correlation, no flip.
+
+    Chapters: 2.
+    """
     g = _gen(seed)
 
     def case(h, w, k):
@@ -163,7 +178,10 @@ def check_conv2d(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed:
 
 
 def check_max_pool(fn: Callable[[torch.Tensor, int], torch.Tensor], seed: int = 0) -> bool:
-    """``fn(x (N, C, H, W), k) -> (N, C, H // k, W // k)``: non-overlapping max pooling."""
+    """``fn(x (N, C, H, W), k) -> (N, C, H // k, W // k)``: non-overlapping max pooling.
+
+    Chapters: 3.
+    """
     g = _gen(seed)
 
     def case(n, c, h, w, k):
@@ -178,7 +196,10 @@ def check_max_pool(fn: Callable[[torch.Tensor, int], torch.Tensor], seed: int = 
 
 def check_subsampling(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
     """``fn(x (N, C, H, W), coefficient (C,), bias (C,))``: the 1998 subsampling before the squashing,
-    i.e. coefficient x (sum of each 2x2 block) + bias."""
+    i.e. coefficient x (sum of each 2x2 block) + bias.
+
+    Chapters: 3.
+    """
     g = _gen(seed)
 
     def case(n, c, h, w):
@@ -199,7 +220,10 @@ def check_subsampling(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], t
 
 def check_table_parameters(fn: Callable[[Sequence[Sequence[int]], int], int], seed: int = 0) -> bool:
     """``fn(table, k) -> int``: trainable parameters of a sparsely connected convolution whose
-    output map j reads the input maps ``table[j]`` through k x k kernels, with one bias per map."""
+    output map j reads the input maps ``table[j]`` through k x k kernels, with one bias per map.
+
+    Chapters: 4.
+    """
     g = _gen(seed)
 
     def case(table, k):
@@ -222,7 +246,10 @@ def check_table_parameters(fn: Callable[[Sequence[Sequence[int]], int], int], se
 
 
 def check_rbf(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
-    """``fn(x (N, 84), centres (10, 84)) -> (N, 10)``: squared Euclidean distances, Eq. (7)."""
+    """``fn(x (N, 84), centres (10, 84)) -> (N, 10)``: squared Euclidean distances, Eq. (7).
+
+    Chapters: 5.
+    """
     g = _gen(seed)
 
     def case(n):
@@ -238,7 +265,10 @@ def check_rbf(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: in
 
 
 def check_map_loss(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor], seed: int = 0) -> bool:
-    """``fn(penalties (N, 10), target (N,), j) -> scalar``: the MAP criterion, Eq. (9), averaged."""
+    """``fn(penalties (N, 10), target (N,), j) -> scalar``: the MAP criterion, Eq. (9), averaged.
+
+    Chapters: 5.
+    """
     g = _gen(seed)
 
     def case(n, j, scale):
@@ -257,7 +287,10 @@ def check_map_loss(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tenso
 
 
 def check_paper_normalization(fn: Callable[[torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
-    """``fn(uint8 images) -> float``: background 0 -> -0.1, foreground 255 -> 1.175, linear between."""
+    """``fn(uint8 images) -> float``: background 0 -> -0.1, foreground 255 -> 1.175, linear between.
+
+    Chapters: 6.
+    """
     g = _gen(seed)
 
     def case(shape):
@@ -272,7 +305,10 @@ def check_paper_normalization(fn: Callable[[torch.Tensor], torch.Tensor], seed: 
 
 
 def check_accuracy(fn: Callable[[torch.Tensor, torch.Tensor], float], seed: int = 0) -> bool:
-    """``fn(logits (N, 10), labels (N,)) -> float``: the fraction of rows whose largest logit is the label."""
+    """``fn(logits (N, 10), labels (N,)) -> float``: the fraction of rows whose largest logit is the label.
+
+    Chapters: 7.
+    """
     g = _gen(seed)
 
     def case(n):
@@ -295,7 +331,10 @@ def check_f6_curvature(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], 
     """``fn(x5 (N, 120), a6 (N, 84), h_x6 (N, 84)) -> (h_weight (84, 120), h_bias (84,))``: the
     paper's diagonal curvature estimate (Appendix C) for F6, averaged over the N patterns, from
     C5's outputs ``x5``, F6's weighted sums ``a6`` and the curvature ``h_x6`` of the loss with
-    respect to F6's outputs ``x6 = f(a6)`` (the scaled tanh of the 1998 network)."""
+    respect to F6's outputs ``x6 = f(a6)`` (the scaled tanh of the 1998 network).
+
+    Chapters: 6.
+    """
     from .pooling import ScaledTanh
     from .sdlm import scaled_tanh_slope
 

@@ -17,7 +17,10 @@ GLUE_PREFIX = "application/papermill.record/"
 
 def glue(name: str, value: Any) -> None:
     """Attach ``value`` to the cell's output under ``name`` for ``{glue:text}`name``` (a string is
-    pasted as it is; a number can be formatted in the role, ``{glue:text}`name:.2f```)."""
+    pasted as it is; a number can be formatted in the role, ``{glue:text}`name:.2f```).
+
+    Chapters: 6, 7, 8.
+    """
     from IPython.display import display
 
     if not name or not name.replace("_", "").replace("-", "").isalnum():

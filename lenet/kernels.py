@@ -60,7 +60,10 @@ KERNEL_NAMES_ZH: Dict[str, str] = {
 
 
 def get_kernel(name: str) -> torch.Tensor:
-    """A copy of the kernel called ``name``; raises ``KeyError`` listing the known names."""
+    """A copy of the kernel called ``name``; raises ``KeyError`` listing the known names.
+
+    Chapters: none (the package and its command line use it).
+    """
     if name not in KERNELS:
         raise KeyError(f"unknown kernel {name!r}; known kernels: {', '.join(KERNELS)}")
     return KERNELS[name].clone()
@@ -71,6 +74,8 @@ def conv_output_size(n: int, k: int, padding: int = 0, stride: int = 1, dilation
 
     C1 of LeNet-5: ``conv_output_size(32, 5) == 28``; the source's PyTorch model keeps 28 with
     ``conv_output_size(28, 5, padding=2) == 28``.
+
+    Chapters: 1, 2, 3.
     """
     if min(n, k, stride, dilation) < 1 or padding < 0:
         raise ValueError(f"need n, k, stride, dilation >= 1 and padding >= 0; got n={n}, k={k}, "
@@ -89,6 +94,8 @@ def conv2d_loops(image: ArrayLike, kernel: ArrayLike, bias: float = 0.0, stride:
     """Single-channel 2-D cross-correlation with four nested loops: the definition, made runnable.
 
     ``image`` is (H, W), ``kernel`` is (k, k). Zero padding of ``padding`` pixels on every side.
+
+    Chapters: 2.
     """
     x, w = _as_tensor(image).double(), _as_tensor(kernel).double()
     if x.ndim != 2 or w.ndim != 2:
@@ -115,6 +122,8 @@ def conv2d_unfold(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor = No
     ``x`` (N, C, H, W), ``weight`` (O, C, k, k), ``bias`` (O,) -> (N, O, H', W'). ``F.unfold``
     gathers every k x k x C patch into a column; the convolution is then ``weight @ patches``.
     Equal to ``F.conv2d`` up to floating-point rounding.
+
+    Chapters: 2.
     """
     if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
         raise ValueError(f"conv2d_unfold expects x (N, C, H, W) and weight (O, C, k, k) with the same C; "
@@ -134,6 +143,8 @@ def apply_kernel(image: ArrayLike, kernel: ArrayLike, clip: bool = False) -> tor
     """Filter a 2-D image with a kernel, keeping its size ('same' padding by edge replication).
 
     Returns a float tensor (H, W); ``clip`` clamps it to the input's [min, max] range for display.
+
+    Chapters: 2.
     """
     x = _as_tensor(image).float()
     w = _as_tensor(kernel).float()
@@ -153,6 +164,8 @@ def stripe_orientation(kernel: ArrayLike) -> Tuple[float, float]:
     and the coherence in [0, 1] of the kernel's structure tensor, ``J = sum g g^T`` over its
     central differences ``g`` (1 for perfect stripes, 0 for no preferred direction). The
     stripes run across the dominant gradient direction ``0.5 atan2(2 J_xy, J_xx - J_yy)``.
+
+    Chapters: 6.
     """
     k = _as_tensor(kernel).double()
     if k.ndim != 2 or min(k.shape) < 3:
@@ -169,7 +182,10 @@ def stripe_orientation(kernel: ArrayLike) -> Tuple[float, float]:
 
 def sample_photo(size: int = 256) -> torch.Tensor:
     """A greyscale photograph in [0, 1] shipped with matplotlib (Grace Hopper), centre-cropped
-    to a square and resized to ``size`` x ``size``. No network access."""
+    to a square and resized to ``size`` x ``size``. No network access.
+
+    Chapters: 2.
+    """
     from matplotlib import cbook
 
     with cbook.get_sample_data("grace_hopper.jpg") as fh:

@@ -36,6 +36,8 @@ class LeNet5Modern(nn.Module):
     keeps the tutorial's order for comparison; a test checks that the two agree exactly.
 
     Shape: (N, 1, 28, 28) -> (N, 10).
+
+    Chapters: 5, 7.
     """
 
     name = "modern"
@@ -111,6 +113,8 @@ class LeNet5Classic(nn.Module):
     * ``c3="dense"``: every C3 map connected to all 6 S2 maps instead of Table I.
 
     Shape: (N, 1, 32, 32) -> (N, 10).
+
+    Chapters: 5, 6, 7.
     """
 
     name = "classic"
@@ -189,21 +193,30 @@ MODELS: Dict[str, Type[nn.Module]] = {"classic": LeNet5Classic, "modern": LeNet5
 
 
 def get_model(name: str, **kwargs) -> nn.Module:
-    """A fresh model by name ('classic' or 'modern'); raises ``ValueError`` naming the choices."""
+    """A fresh model by name ('classic' or 'modern'); raises ``ValueError`` naming the choices.
+
+    Chapters: none (the package and its command line use it).
+    """
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
     return MODELS[name](**kwargs)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The module itself, for a model wrapped by ``torch.compile`` (which keeps it as ``_orig_mod``)."""
+    """The module itself, for a model wrapped by ``torch.compile`` (which keeps it as ``_orig_mod``).
+
+    Chapters: none (the package and its command line use it).
+    """
     return getattr(model, "_orig_mod", model)
 
 
 @contextlib.contextmanager
 def evaluating(model: nn.Module) -> Iterator[nn.Module]:
     """``with evaluating(model):`` runs the block in eval mode and restores the model's mode after
-    it, also when the block raises."""
+    it, also when the block raises.
+
+    Chapters: none (the package and its command line use it).
+    """
     was_training = model.training
     model.eval()
     try:
@@ -213,7 +226,10 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
 
 
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
-    """Number of (trainable) parameters of ``model``."""
+    """Number of (trainable) parameters of ``model``.
+
+    Chapters: 5, 6, 7.
+    """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 
 

@@ -32,6 +32,8 @@ def pool2d_loops(x: torch.Tensor, kernel_size: int = 2, stride: Optional[int] = 
 
     ``x`` is (N, C, H, W); windows of ``kernel_size`` x ``kernel_size`` move by ``stride``
     (default: ``kernel_size``, non-overlapping). Output size: floor((H - k) / s) + 1.
+
+    Chapters: 3.
     """
     _check_4d(x, "pool2d_loops")
     if mode not in ("max", "avg"):
@@ -50,7 +52,10 @@ def pool2d_loops(x: torch.Tensor, kernel_size: int = 2, stride: Optional[int] = 
 
 
 def pool2d_vectorized(x: torch.Tensor, kernel_size: int = 2, mode: str = "max") -> torch.Tensor:
-    """Non-overlapping pooling with one reshape: (N, C, H, W) -> (N, C, H/k, W/k, k, k) -> reduce."""
+    """Non-overlapping pooling with one reshape: (N, C, H, W) -> (N, C, H/k, W/k, k, k) -> reduce.
+
+    Chapters: 3.
+    """
     _check_4d(x, "pool2d_vectorized")
     k = kernel_size
     n, c, h, w = x.shape
@@ -61,7 +66,10 @@ def pool2d_vectorized(x: torch.Tensor, kernel_size: int = 2, mode: str = "max") 
 
 class ScaledTanh(nn.Module):
     r"""The squashing function of LeCun et al. (1998), Eq. (6) and Appendix A:
-    :math:`f(a) = A \tanh(S a)`, A = 1.7159, S = 2/3, so that f(1) = 1 and f(-1) = -1."""
+    :math:`f(a) = A \tanh(S a)`, A = 1.7159, S = 2/3, so that f(1) = 1 and f(-1) = -1.
+
+    Chapters: 3, 5.
+    """
 
     def __init__(self, amplitude: float = 1.7159, slope: float = 2.0 / 3.0) -> None:
         super().__init__()
@@ -85,6 +93,8 @@ class Subsampling(nn.Module):
     another module; ``nn.Identity()`` gives the bare affine map).
 
     Shape: (N, C, H, W) -> (N, C, H // 2, W // 2).
+
+    Chapters: 3.
     """
 
     def __init__(self, channels: int, activation: Optional[nn.Module] = None, kernel_size: int = 2) -> None:
@@ -123,7 +133,10 @@ def subsampling_loops(x: torch.Tensor, coefficient: torch.Tensor, bias: torch.Te
                       activation: Optional[Callable[[torch.Tensor], torch.Tensor]] = None) -> torch.Tensor:
     """Reference loop for :class:`Subsampling`: every output unit computed one at a time.
 
-    ``activation`` defaults to the layer's own :class:`ScaledTanh`."""
+    ``activation`` defaults to the layer's own :class:`ScaledTanh`.
+
+    Chapters: 3.
+    """
     _check_4d(x, "subsampling_loops")
     activation = activation if activation is not None else ScaledTanh()
     n, c, h, w = x.shape

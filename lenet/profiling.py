@@ -14,7 +14,10 @@ def count_operators(fn: Callable[[], object]) -> collections.Counter:
     """How many times each ATen operator runs during ``fn()``: forward, backward and optimiser
     step alike (chapter 7's optional section). On a GPU each operator not in
     :data:`NO_KERNEL_OPS` launches one kernel or more; ``_local_scalar_dense`` is a value read back
-    to the CPU."""
+    to the CPU.
+
+    Chapters: 7.
+    """
     from torch.utils._python_dispatch import TorchDispatchMode
 
     counts: collections.Counter = collections.Counter()

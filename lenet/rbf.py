@@ -22,7 +22,7 @@ penalty is already large).
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Optional, Sequence
 
 import torch
 import torch.nn as nn
@@ -183,6 +183,8 @@ class RBFOutput(nn.Module):
     parameter.
 
     Shape: input (N, 84) -> output (N, 10) penalties (smaller is better).
+
+    Chapters: 5.
     """
 
     def __init__(self, centres: torch.Tensor = DIGIT_BITMAPS) -> None:
@@ -211,6 +213,8 @@ def map_loss(penalties: torch.Tensor, target: torch.Tensor, j: float = 0.1, redu
     ``loss_p = y_{D_p} + log(exp(-j) + sum_i exp(-y_i))`` for each example p, computed with a
     log-sum-exp so it neither overflows nor underflows. ``penalties`` is (N, C), ``target`` is
     (N,) class indices. ``reduction`` is 'mean', 'sum' or 'none'.
+
+    Chapters: 5.
     """
     if penalties.ndim != 2:
         raise ValueError(f"penalties must be (N, classes), got {tuple(penalties.shape)}")
@@ -231,4 +235,16 @@ def map_loss(penalties: torch.Tensor, target: torch.Tensor, j: float = 0.1, redu
     raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
 
 
-__all__ = ["DIGIT_BITMAPS", "RBFOutput", "map_loss"]
+def bitmap_distances(bitmaps: Optional[torch.Tensor] = None) -> torch.Tensor:
+    """(K, K) squared Euclidean distances between the flattened bitmaps: the penalty an RBF unit
+    of Eq. (7) gives another class's bitmap. For +-1 vectors this is 4 x (number of cells in
+    which two bitmaps differ). Chapter 5 uses it.
+
+    Chapters: 5.
+    """
+    b = DIGIT_BITMAPS if bitmaps is None else torch.as_tensor(bitmaps)
+    b = b.reshape(b.shape[0], -1).double()
+    return ((b[:, None, :] - b[None, :, :]) ** 2).sum(-1)
+
+
+__all__ = ["DIGIT_BITMAPS", "RBFOutput", "map_loss", "bitmap_distances"]

@@ -40,7 +40,10 @@ def _config(base: Dict[str, Any], overrides: Dict[str, Any]) -> TrainConfig:
 def classic_config(**overrides: Any) -> TrainConfig:
     """The full schedule of chapter 6 and of ``python -m lenet train --model classic``: the 1998
     LeNet-5 for the paper's 20 passes with its learning-rate steps (Sec. III.B) as multiples of
-    Adam's 1e-3, batches of 32, the paper's input normalisation (the model's default)."""
+    Adam's 1e-3, batches of 32, the paper's input normalisation (the model's default).
+
+    Chapters: 6.
+    """
     return _config(dict(model="classic", epochs=20, batch_size=32, optimizer="adam", lr=1e-3, schedule="paper"), overrides)
 
 
@@ -58,7 +61,10 @@ def sdlm_config(**overrides: Any) -> TrainConfig:
     """The 1998 network's full schedule (:func:`classic_config`) trained as the paper trained it,
     with SDLM (chapter 6): the paper's eta steps from 0.0005 (Sec. III.B), curvature on 500 patterns
     before each pass (Appendix C), in batches of :data:`SDLM_BATCH` with mu :data:`SDLM_MU`.
-    ``distortions=1`` adds a distorted copy of every training image to each pass."""
+    ``distortions=1`` adds a distorted copy of every training image to each pass.
+
+    Chapters: none (the package and its command line use it).
+    """
     return classic_config(**{"optimizer": "sdlm", "lr": 5e-4, "batch_size": SDLM_BATCH, "mu": SDLM_MU, **overrides})
 
 
@@ -70,12 +76,18 @@ CLASSIC_DEFAULT = "adam"
 
 
 def classic_default_config(**overrides: Any) -> TrainConfig:
-    """The recipe of :data:`CLASSIC_DEFAULT`."""
+    """The recipe of :data:`CLASSIC_DEFAULT`.
+
+    Chapters: none (the package and its command line use it).
+    """
     return (classic_config if CLASSIC_DEFAULT == "adam" else sdlm_config)(**overrides)
 
 
 def paper_sdlm_config(**overrides: Any) -> TrainConfig:
-    """SDLM exactly as the paper gives it (Appendix C): an update after every pattern, mu 0.02."""
+    """SDLM exactly as the paper gives it (Appendix C): an update after every pattern, mu 0.02.
+
+    Chapters: none (the package and its command line use it).
+    """
     from .sdlm import MU
 
     return sdlm_config(**{"batch_size": 1, "mu": MU, **overrides})
@@ -83,7 +95,10 @@ def paper_sdlm_config(**overrides: Any) -> TrainConfig:
 
 def source_config(optimizer: str = "adam", **overrides: Any) -> TrainConfig:
     """The source tutorial's run (chapter 7): 10 epochs, batch 64, Adam lr 1e-3 (or SGD lr 0.01,
-    momentum 0.9), constant learning rate, pixels in [0, 1] (``ToTensor``), cross-entropy."""
+    momentum 0.9), constant learning rate, pixels in [0, 1] (``ToTensor``), cross-entropy.
+
+    Chapters: 7.
+    """
     return _config(dict(model="modern", epochs=10, batch_size=64, optimizer=optimizer, lr=None, schedule="constant",
                         normalization="unit"), overrides)
 
@@ -94,7 +109,10 @@ def fast_config(**overrides: Any) -> TrainConfig:
     inputs, channels-last tensors, evaluation only at the end.
 
     Chosen once on a validation split, never on the test set (``benchmarks/choose_fast_recipe.py``):
-    the cheapest of its candidates whose mean validation accuracy over 2 seeds reached 98.8%."""
+    the cheapest of its candidates whose mean validation accuracy over 2 seeds reached 98.8%.
+
+    Chapters: 7.
+    """
     return _config(dict(model="modern", epochs=FAST_EPOCHS, batch_size=FAST_BATCH, optimizer="adam", lr=FAST_LR,
                         betas=FAST_BETAS, schedule="onecycle", normalization="meanstd", eval_every=FAST_EPOCHS,
                         target_acc=99.0, channels_last=True), overrides)
@@ -105,7 +123,10 @@ def gpu_settings(device: Union[str, torch.device], compile: bool = True) -> Dict
     ``torch.compile`` (unless ``compile=False``: compiling takes longer than a 2-epoch run, so it
     pays only when a process trains many times, as the benchmark does) and the whole step
     recorded as a CUDA graph (:class:`lenet.step.TrainStep`), test set in one batch. Nothing on a
-    CPU, where compiling made a step slower (``benchmarks/RESULTS.md``)."""
+    CPU, where compiling made a step slower (``benchmarks/RESULTS.md``).
+
+    Chapters: 7.
+    """
     if torch.device(device).type != "cuda":
         return {}
     return dict(amp=True, compile=compile, cuda_graph=True, eval_batch_size=10_000)
@@ -130,14 +151,20 @@ ABLATION_STEPS: Tuple[Tuple[str, str, Dict[str, str]], ...] = (
 def ablation_config(options: Dict[str, str], **overrides: Any) -> TrainConfig:
     """One step of the ablation: :class:`lenet.models.LeNet5Classic` with ``options`` (its
     ``output``, ``activation``, ``pooling`` and ``c3`` arguments), the paper's inputs, trained with
-    the source's Adam recipe."""
+    the source's Adam recipe.
+
+    Chapters: none (the package and its command line use it).
+    """
     return source_config("adam", model="classic", normalization=None, model_kwargs=dict(options), **overrides)
 
 
 @dataclass(frozen=True)
 class BookRun:
     """A run of the book: a recipe, the seeds it is recorded with, and which seeds keep their
-    weights (a checkpoint) because a chapter reads them. Its records are named ``<name>-s<seed>``."""
+    weights (a checkpoint) because a chapter reads them. Its records are named ``<name>-s<seed>``.
+
+    Chapters: none (the package and its command line use it).
+    """
 
     name: str
     title: str
@@ -163,7 +190,7 @@ BOOK_RUNS: Tuple[BookRun, ...] = (
             lambda s: source_config("sgd", seed=s, target_acc=99.0), (0, 1, 2),
             notes="the source's experiment: 10 epochs, batch 64, SGD 0.01 with momentum 0.9"),
     BookRun("modern-fast", "modern LeNet-5, the fast recipe", "7",
-            lambda s: fast_config(seed=s), (0, 1, 2, 3, 4), gpu_flags=True,
+            lambda s: fast_config(seed=s), tuple(range(10)), gpu_flags=True,
             notes="2 epochs, batch 256, one-cycle to 0.01, Adam betas (0.7, 0.9), standardised inputs"),
     BookRun("classic-sdlm", "1998 LeNet-5, SDLM, 20 passes (the paper's method)", "6",
             lambda s: sdlm_config(seed=s, target_acc=99.0), (0, 1, 2),
@@ -188,7 +215,10 @@ BOOK_RUNS: Tuple[BookRun, ...] = (
 
 
 def book_run(name: str) -> BookRun:
-    """The book run called ``name``; a clear error lists the names."""
+    """The book run called ``name``; a clear error lists the names.
+
+    Chapters: none (the package and its command line use it).
+    """
     for run in BOOK_RUNS:
         if run.name == name:
             return run

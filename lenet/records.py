@@ -64,7 +64,10 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 class RecordError(ValueError):
-    """A record is malformed, missing, or does not match what it claims."""
+    """A record is malformed, missing, or does not match what it claims.
+
+    Chapters: none (the package and its command line use it).
+    """
 
 
 @dataclass
@@ -79,6 +82,8 @@ class Record:
     accuracy on the whole training set in evaluation mode, ``train_set_loss`` and
     ``train_set_acc``. ``wall_s`` is the whole run from the loaded data on: batching, training,
     evaluation, saving. Accuracies are fractions (0.99 is 99%).
+
+    Chapters: none (the package and its command line use it).
     """
 
     name: str
@@ -186,7 +191,10 @@ class Record:
 def code_hash() -> str:
     """SHA-256 (16 hex digits) of the training code: the syntax trees of :data:`TRAINING_MODULES`,
     without their docstrings and comments, so that rewording documentation keeps the hash and any
-    change to what runs changes it."""
+    change to what runs changes it.
+
+    Chapters: none (the package and its command line use it).
+    """
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
     for name in TRAINING_MODULES:
@@ -212,7 +220,10 @@ def _cpu_name() -> str:
 
 def machine_info(device: Union[str, torch.device] = "cpu") -> Dict[str, Any]:
     """Where a run happens: ``device`` ('cpu' or 'cuda'), ``name`` (CPU model or GPU name), the
-    CPU, its thread count and vector instruction set as torch uses them, torch and Python versions."""
+    CPU, its thread count and vector instruction set as torch uses them, torch and Python versions.
+
+    Chapters: none (the package and its command line use it).
+    """
     device = torch.device(device)
     info = {
         "device": device.type,
@@ -233,7 +244,10 @@ def machine_info(device: Union[str, torch.device] = "cpu") -> Dict[str, Any]:
 def default_results_dir() -> Path:
     """``$LENET_RESULTS_DIR``, else the repository's ``results/`` (when ``lenet`` is imported from a
     checkout of the book), else the records installed with the package (``lenet/results``, as on
-    Colab), else ``./results``."""
+    Colab), else ``./results``.
+
+    Chapters: 8.
+    """
     env = os.environ.get(RESULTS_DIR_ENV)
     if env:
         return Path(env).expanduser()
@@ -247,14 +261,20 @@ def default_results_dir() -> Path:
 
 
 def record_path(name: str, directory: Optional[PathLike] = None) -> Path:
-    """Where the record called ``name`` is stored: ``<directory>/<name>.json``."""
+    """Where the record called ``name`` is stored: ``<directory>/<name>.json``.
+
+    Chapters: none (the package and its command line use it).
+    """
     if not _NAME.match(name or ""):
         raise RecordError(f"record name {name!r} is not a valid file name (lower-case letters, digits, - _ .)")
     return Path(directory if directory is not None else default_results_dir()) / f"{name}.json"
 
 
 def save_record(record: Record, directory: Optional[PathLike] = None, path: Optional[PathLike] = None) -> Path:
-    """Write ``record`` as ``<directory>/<name>.json`` (or to ``path``), atomically; return the path."""
+    """Write ``record`` as ``<directory>/<name>.json`` (or to ``path``), atomically; return the path.
+
+    Chapters: none (the package and its command line use it).
+    """
     record.validate()
     path = Path(path) if path is not None else record_path(record.name, directory)
     atomic_write(path, (json.dumps(record.to_dict(), indent=1, sort_keys=True) + "\n").encode("utf-8"))
@@ -262,7 +282,10 @@ def save_record(record: Record, directory: Optional[PathLike] = None, path: Opti
 
 
 def load_record(path: PathLike) -> Record:
-    """Read one record; raises :class:`RecordError` naming the file when it is not a record."""
+    """Read one record; raises :class:`RecordError` naming the file when it is not a record.
+
+    Chapters: none (the package and its command line use it).
+    """
     path = Path(path)
     try:
         data = json.loads(path.read_text())
@@ -276,7 +299,10 @@ def load_record(path: PathLike) -> Record:
 
 def load_records(directory: Optional[PathLike] = None, run: Optional[str] = None) -> List[Record]:
     """Every record in ``directory`` (default :func:`default_results_dir`), sorted by name; only
-    those of the book run ``run`` if given. A missing directory gives an empty list."""
+    those of the book run ``run`` if given. A missing directory gives an empty list.
+
+    Chapters: 6, 7, 8.
+    """
     directory = Path(directory if directory is not None else default_results_dir())
     if not directory.is_dir():
         return []
@@ -285,7 +311,10 @@ def load_records(directory: Optional[PathLike] = None, run: Optional[str] = None
 
 
 def get_record(name: str, directory: Optional[PathLike] = None) -> Record:
-    """The record called ``name``, with a clear error saying how to make it when it is missing."""
+    """The record called ``name``, with a clear error saying how to make it when it is missing.
+
+    Chapters: 6, 7.
+    """
     path = record_path(name, directory)
     if not path.is_file():
         raise RecordError(f"no record {name!r} in {path.parent}; make it with `python -m lenet record {name.rsplit('-s', 1)[0]}`")
@@ -293,7 +322,10 @@ def get_record(name: str, directory: Optional[PathLike] = None) -> Record:
 
 
 def load_model(record: Record, directory: Optional[PathLike] = None, map_location: Union[str, torch.device] = "cpu") -> nn.Module:
-    """The trained model of ``record``, from its checkpoint (relative to the results directory)."""
+    """The trained model of ``record``, from its checkpoint (relative to the results directory).
+
+    Chapters: 6, 7, 8.
+    """
     from .train import load_checkpoint
 
     if not record.checkpoint:
@@ -313,7 +345,10 @@ def make_record(name: str, model: nn.Module, config: Any, history: Any, *, wall_
                 device: Union[str, torch.device, None] = None) -> Record:
     """A :class:`Record` of a finished run: the trained ``model``, its
     :class:`lenet.train.TrainConfig` and :class:`lenet.train.History`, the run's ``wall_s`` and,
-    optionally, ``train_set`` = (loss, accuracy) of the final weights on the training set."""
+    optionally, ``train_set`` = (loss, accuracy) of the final weights on the training set.
+
+    Chapters: none (the package and its command line use it).
+    """
     if history.test_acc is None:
         raise RecordError(f"{name}: the history has no test accuracy (was a test set given?)")
     last = next(e for e in reversed(history.epochs) if e.get("test_acc") is not None)
@@ -345,7 +380,10 @@ def record_run(name: str, config: Any, data: Tuple[Split, Split], directory: Opt
                checkpoint: bool = True, record_file: Optional[PathLike] = None) -> Record:
     """Train ``config`` on ``data`` = (train, test), evaluate the final weights on both sets, save
     the checkpoint (``<directory>/checkpoints/<name>.pt``, or beside ``record_file``) and the record;
-    return the record. The output location is checked to be writable before training starts."""
+    return the record. The output location is checked to be writable before training starts.
+
+    Chapters: none (the package and its command line use it).
+    """
     from .train import evaluate, make_loaders, resolve_device, save_checkpoint, train
 
     directory = Path(directory if directory is not None else default_results_dir())
@@ -372,7 +410,10 @@ def record_run(name: str, config: Any, data: Tuple[Split, Split], directory: Opt
 
 def ensure_writable(folder: PathLike) -> Path:
     """Create ``folder`` if needed and check that a file can be written in it, so that a run never
-    trains for minutes and then fails to save; raises :class:`RecordError` saying what to do."""
+    trains for minutes and then fails to save; raises :class:`RecordError` saying what to do.
+
+    Chapters: none (the package and its command line use it).
+    """
     folder = Path(folder)
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -404,7 +445,10 @@ def replay(record: Record, data: Tuple[Split, Split], *, steps: Optional[int] = 
     """Re-run the start of ``record`` on the CPU, with the record's thread count: its first
     ``steps`` steps, or its first ``epochs`` epochs (evaluated as the run evaluated them). The
     schedule is the full run's, so the replay is an exact prefix of it. Returns the
-    :class:`lenet.train.History`."""
+    :class:`lenet.train.History`.
+
+    Chapters: 6, 7.
+    """
     from dataclasses import replace
 
     from .train import train
@@ -421,7 +465,10 @@ def replay(record: Record, data: Tuple[Split, Split], *, steps: Optional[int] = 
 class Comparison:
     """How a replay compares with its record. ``exact`` is True when every compared number is
     equal bit for bit; ``ok`` when the replay matches (exactly, or within :data:`PREFIX_RTOL` over
-    the first :data:`PREFIX_STEPS` steps where this machine rounds differently)."""
+    the first :data:`PREFIX_STEPS` steps where this machine rounds differently).
+
+    Chapters: none (the package and its command line use it).
+    """
 
     record: str
     steps: int
@@ -437,7 +484,10 @@ _EPOCH_KEYS = ("train_loss", "train_acc", "train_samples", "test_loss", "test_ac
 
 def compare(record: Record, history: Any) -> Comparison:
     """Compare a :func:`replay` with ``record``: the per-step losses it shares with the record, and
-    the metrics of every epoch it completed."""
+    the metrics of every epoch it completed.
+
+    Chapters: 6, 7.
+    """
     got, want = list(history.step_losses), record.step_losses
     n = min(len(got), len(want))
     if n == 0:
@@ -478,7 +528,10 @@ def compare(record: Record, history: Any) -> Comparison:
 def summarize(records: Sequence[Record]) -> Dict[str, Any]:
     """Mean, spread and extremes over the seeds of one run: ``n``, ``mean_error``, ``sd_error``
     (sample standard deviation, 0 for one seed), ``min_error``, ``max_error``, ``mean_train_s``,
-    ``seeds``."""
+    ``seeds``.
+
+    Chapters: 6, 7, 8.
+    """
     if not records:
         raise RecordError("summarize needs at least one record")
     errors = [r.test_error for r in records]

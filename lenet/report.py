@@ -1,5 +1,6 @@
 """Figures and tables for chapters 5-8: digit bitmaps, training curves, confusion matrices,
-grids of digits and the table of results.
+grids of digits and the table of results. The metrics they show are computed in
+:mod:`lenet.metrics` and :mod:`lenet.rbf`, and re-exported here for the chapters.
 
 Every function computes from its arguments (a model's outputs, a :class:`lenet.train.History`,
 records from :mod:`lenet.records`); nothing is typed in by hand. Figures are returned so a
@@ -15,7 +16,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .rbf import DIGIT_BITMAPS
+from .metrics import confusion_matrix, misclassified, most_confused  # noqa: F401 (re-exported: chapters 6, 8)
+from .rbf import DIGIT_BITMAPS, bitmap_distances  # noqa: F401 (re-exported: chapter 5)
 from .viz import show_digits
 
 #: The test error of LeNet-5 without distortions reported by LeCun et al. (1998), Sec. III.B.
@@ -52,7 +54,10 @@ def _np(x) -> np.ndarray:
 def plot_bitmaps(bitmaps: Optional[torch.Tensor] = None, labels: Optional[Sequence[str]] = None,
                  ncols: int = 10, cell: float = 0.9):
     """The RBF centres as pictures: +1 (ink) black, -1 (background) white, as in Fig. 3 of the
-    paper. ``bitmaps`` is (K, 12, 7) or (K, 84); default :data:`lenet.rbf.DIGIT_BITMAPS`."""
+    paper. ``bitmaps`` is (K, 12, 7) or (K, 84); default :data:`lenet.rbf.DIGIT_BITMAPS`.
+
+    Chapters: 5.
+    """
     b = _np(DIGIT_BITMAPS if bitmaps is None else bitmaps).reshape(-1, 12, 7)
     k = b.shape[0]
     labels = [str(i) for i in range(k)] if labels is None else list(labels)
@@ -76,18 +81,13 @@ def plot_bitmaps(bitmaps: Optional[torch.Tensor] = None, labels: Optional[Sequen
     return fig
 
 
-def bitmap_distances(bitmaps: Optional[torch.Tensor] = None) -> torch.Tensor:
-    """(K, K) squared Euclidean distances between the flattened bitmaps. For +-1 vectors this is
-    4 x (number of cells in which two bitmaps differ)."""
-    b = DIGIT_BITMAPS if bitmaps is None else torch.as_tensor(bitmaps)
-    b = b.reshape(b.shape[0], -1).double()
-    return ((b[:, None, :] - b[None, :, :]) ** 2).sum(-1)
-
-
 def plot_matrix(matrix, ax=None, title: str = "", xlabel: str = "", ylabel: str = "",
                 labels: Optional[Sequence[str]] = None, fmt: str = "{:.0f}", cmap: str = "viridis",
                 log: bool = False):
-    """A square matrix as a heat map with every entry written in its cell."""
+    """A square matrix as a heat map with every entry written in its cell.
+
+    Chapters: 5, 8.
+    """
     m = _np(matrix).astype(float)
     if ax is None:
         fig, ax = plt.subplots(figsize=(5.2, 4.6))
@@ -114,7 +114,10 @@ def plot_matrix(matrix, ax=None, title: str = "", xlabel: str = "", ylabel: str 
 
 def plot_squash(amplitude: float = 1.7159, slope: float = 2.0 / 3.0, ax=None):
     """The scaled tanh f(a) = A tanh(S a) with its second derivative, and where |f''| peaks
-    (Appendix A of the paper: at a = +-1, where f(a) = +-1)."""
+    (Appendix A of the paper: at a = +-1, where f(a) = +-1).
+
+    Chapters: 5.
+    """
     a = torch.linspace(-4, 4, 801, dtype=torch.float64)
     t = torch.tanh(slope * a)
     f = amplitude * t
@@ -139,7 +142,10 @@ def plot_squash(amplitude: float = 1.7159, slope: float = 2.0 / 3.0, ax=None):
 
 def plot_f6_states(images, states, penalties, ncols: Optional[int] = None, bitmaps: Optional[torch.Tensor] = None):
     """For each input digit: the digit, F6's 84 outputs drawn as a 12x7 picture, and the bitmap of
-    the class with the smallest penalty (the network's answer), with that penalty."""
+    the class with the smallest penalty (the network's answer), with that penalty.
+
+    Chapters: 5.
+    """
     imgs = _np(images)
     if imgs.ndim == 4:
         imgs = imgs[:, 0]
@@ -170,7 +176,10 @@ def plot_f6_states(images, states, penalties, ncols: Optional[int] = None, bitma
 def plot_map_loss(y_correct: float = 5.0, js: Sequence[float] = (0.0, 0.1, 1.0, 3.0), wrong=None):
     """The MAP loss of one example (Eq. 9) and the push it gives a wrong class, as functions of
     the penalty y of the nine wrong classes (all equal), the correct class's penalty fixed at
-    ``y_correct``; one curve per j, plus j = infinity (softmax cross-entropy on -y)."""
+    ``y_correct``; one curve per j, plus j = infinity (softmax cross-entropy on -y).
+
+    Chapters: 5.
+    """
     from .rbf import map_loss
     import torch.nn.functional as F
 
@@ -226,6 +235,8 @@ def plot_history(histories, reference_error: Optional[float] = None, reference_l
     ``histories`` is one :class:`lenet.train.History` or :class:`lenet.records.Record`, or a dict
     ``{label: history or record}``. The training curves are running means over each epoch. With
     ``reference_error`` (a fraction) a horizontal line marks it on the error panel.
+
+    Chapters: 6, 7.
     """
     hs = _as_histories(histories)
     fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=figsize)
@@ -266,49 +277,33 @@ def plot_history(histories, reference_error: Optional[float] = None, reference_l
 # --------------------------------------------------------------------------- confusion matrix
 
 
-def confusion_matrix(labels: torch.Tensor, preds: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
-    """(num_classes, num_classes) counts: row = true digit, column = predicted digit."""
-    labels = torch.as_tensor(labels).long().cpu().view(-1)
-    preds = torch.as_tensor(preds).long().cpu().view(-1)
-    if labels.shape != preds.shape:
-        raise ValueError(f"labels and preds must have the same length, got {labels.numel()} and {preds.numel()}")
-    if labels.numel() and (min(labels.min(), preds.min()) < 0 or max(labels.max(), preds.max()) >= num_classes):
-        raise ValueError(f"labels and predictions must lie in 0..{num_classes - 1}")
-    return torch.bincount(labels * num_classes + preds, minlength=num_classes * num_classes).view(num_classes, num_classes)
-
-
-def most_confused(cm: torch.Tensor, k: int = 5) -> List[Tuple[int, int, int]]:
-    """The ``k`` largest off-diagonal entries as (true, predicted, count), largest first
-    (ties broken by true digit, then predicted digit)."""
-    n = cm.shape[0]
-    pairs = [(int(cm[i, j]), i, j) for i in range(n) for j in range(n) if i != j and int(cm[i, j]) > 0]
-    pairs.sort(key=lambda t: (-t[0], t[1], t[2]))
-    return [(i, j, c) for c, i, j in pairs[:k]]
-
-
 def plot_confusion_matrix(cm: torch.Tensor, ax=None, title: str = "confusion matrix (test set)"):
     """The confusion matrix with counts in the cells, colours on a log scale so that the few
-    errors show next to the large diagonal."""
+    errors show next to the large diagonal.
+
+    Chapters: 6.
+    """
     return plot_matrix(cm, ax=ax, title=title, xlabel="predicted digit", ylabel="true digit", log=True)
 
 
 # --------------------------------------------------------------------------- grids of digits
 
 
-def misclassified(labels: torch.Tensor, preds: torch.Tensor) -> torch.Tensor:
-    """Indices (in order) of the examples whose prediction differs from the label."""
-    return torch.nonzero(torch.as_tensor(preds).cpu() != torch.as_tensor(labels).cpu()).view(-1)
-
-
 def plot_misclassified(images, labels, preds, max_n: int = 32, ncols: int = 8):
-    """The first ``max_n`` misclassified digits, titled 'pred p (true t)'."""
+    """The first ``max_n`` misclassified digits, titled 'pred p (true t)'.
+
+    Chapters: 6.
+    """
     idx = misclassified(labels, preds)[:max_n]
     titles = [f"pred {int(preds[i])} (true {int(labels[i])})" for i in idx]
     return show_digits(images[idx], titles=titles, colors=["crimson"] * len(idx), ncols=ncols, size=1.25)
 
 
 def plot_predictions(images, preds, labels=None, ncols: int = 10):
-    """Digits titled with the predicted label; red where ``labels`` say the prediction is wrong."""
+    """Digits titled with the predicted label; red where ``labels`` say the prediction is wrong.
+
+    Chapters: 7.
+    """
     titles = [f"pred {int(p)}" for p in preds]
     colors = None
     if labels is not None:
@@ -318,7 +313,10 @@ def plot_predictions(images, preds, labels=None, ncols: int = 10):
 
 def plot_records_by_epoch(records, ax=None, reference_error: Optional[float] = PAPER_TEST_ERROR, labels=None):
     """Test error after each epoch of each record, log scale, with the paper's 0.95% as a dashed
-    line (chapters 6-8). Records of one run share a colour; ``labels`` maps a run to its legend."""
+    line (chapters 6-8). Records of one run share a colour; ``labels`` maps a run to its legend.
+
+    Chapters: 6, 8.
+    """
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 4))
     else:
@@ -356,7 +354,10 @@ def _fmt_time(s: Optional[float]) -> str:
 
 
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
-    """A Markdown table; the columns whose indices are in ``right`` are right-aligned."""
+    """A Markdown table; the columns whose indices are in ``right`` are right-aligned.
+
+    Chapters: none (the package and its command line use it).
+    """
     lines = ["| " + " | ".join(columns) + " |",
              "| " + " | ".join("---:" if i in right else "---" for i in range(len(columns))) + " |"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -365,7 +366,10 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]], right:
 
 def error_cell(summary: Mapping) -> str:
     """'0.98% +- 0.04 (0.95-1.02)' from :func:`lenet.records.summarize`: mean test error, standard
-    deviation over the seeds and the range; just the error for one seed."""
+    deviation over the seeds and the range; just the error for one seed.
+
+    Chapters: none (the package and its command line use it).
+    """
     if summary["n"] == 1:
         return f"{100 * summary['mean_error']:.2f}%"
     return (f"{100 * summary['mean_error']:.2f}% &plusmn; {100 * summary['sd_error']:.2f} "
@@ -373,7 +377,10 @@ def error_cell(summary: Mapping) -> str:
 
 
 def group_runs(records) -> Dict[str, list]:
-    """Records by run, in the order they come."""
+    """Records by run, in the order they come.
+
+    Chapters: none (the package and its command line use it).
+    """
     groups: Dict[str, list] = {}
     for r in records:
         groups.setdefault(r.run, []).append(r)
@@ -382,7 +389,10 @@ def group_runs(records) -> Dict[str, list]:
 
 def runs_table(records) -> str:
     """One row per run (chapter 8): what it trains, its seeds, the mean test error with its
-    spread, epochs, the mean training time, the time per epoch and the machine with its threads."""
+    spread, epochs, the mean training time, the time per epoch and the machine with its threads.
+
+    Chapters: 8.
+    """
     from .records import summarize
 
     rows = []
@@ -400,14 +410,20 @@ def runs_table(records) -> str:
 def noise(a: Mapping, b: Mapping) -> float:
     """Twice the standard error of the difference of two runs' mean test errors,
     ``2 sqrt(s_a^2 / n_a + s_b^2 / n_b)`` from :func:`lenet.records.summarize` of each: a change
-    smaller than this is not distinguishable from seed-to-seed noise (chapter 8)."""
+    smaller than this is not distinguishable from seed-to-seed noise (chapter 8).
+
+    Chapters: 6, 8.
+    """
     return 2 * math.sqrt(a["sd_error"] ** 2 / a["n"] + b["sd_error"] ** 2 / b["n"])
 
 
 def ablation_rows(steps: Sequence[Tuple[str, str]], records) -> List[Dict]:
     """For each (run, label) of ``steps`` (chapter 8): the label, the parameters, the summary of
     its seeds, the change of the mean test error from the step before and whether it exceeds
-    :func:`noise` (``None`` and ``"-"`` for the first step)."""
+    :func:`noise` (``None`` and ``"-"`` for the first step).
+
+    Chapters: 8.
+    """
     from .records import summarize
 
     groups = group_runs(records)
@@ -428,7 +444,10 @@ def ablation_rows(steps: Sequence[Tuple[str, str]], records) -> List[Dict]:
 
 
 def ablation_table(rows: Sequence[Mapping]) -> str:
-    """The rows of :func:`ablation_rows` as a Markdown table (chapter 8)."""
+    """The rows of :func:`ablation_rows` as a Markdown table (chapter 8).
+
+    Chapters: 8.
+    """
     cells = [[r["label"], f"{r['parameters']:,}", error_cell(r["summary"]),
               "-" if r["change"] is None else f"{100 * r['change']:+.2f}", f"{r['per_epoch_s']:.1f} s", r["beyond noise"]]
              for r in rows]
@@ -437,7 +456,10 @@ def ablation_table(rows: Sequence[Mapping]) -> str:
 
 
 def plot_results(records, ax=None, labels=None):
-    """Test error against training time (log scale), one point per record, one colour per run."""
+    """Test error against training time (log scale), one point per record, one colour per run.
+
+    Chapters: 8.
+    """
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 4.2))
     else:

@@ -32,7 +32,6 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .c3 import SparseConv2d
 from .models import LeNet5Classic, unwrap
 from .pooling import ScaledTanh
 
@@ -43,7 +42,10 @@ CURVATURE_PATTERNS = 500
 
 
 def scaled_tanh_slope(a: torch.Tensor, f: ScaledTanh) -> torch.Tensor:
-    """f'(a) for f(a) = A tanh(S a): A S (1 - tanh(S a)^2)."""
+    """f'(a) for f(a) = A tanh(S a): A S (1 - tanh(S a)^2).
+
+    Chapters: none (the package and its command line use it).
+    """
     t = torch.tanh(f.slope * a)
     return f.amplitude * f.slope * (1 - t * t)
 
@@ -56,7 +58,10 @@ def output_curvature(x: torch.Tensor, centres: torch.Tensor, target: torch.Tenso
     ``d2E/dx_m^2 = sum_i q_i g_im^2 - (sum_i q_i g_im)^2 + 2 q_j``,  ``g_im = 2 (x_m - w_im)``,
 
     the variance of the penalties' slopes under ``q`` plus twice the rubbish class's share ``q_j``
-    (from the curvature of the penalties themselves). Both terms are >= 0."""
+    (from the curvature of the penalties themselves). Both terms are >= 0.
+
+    Chapters: 6.
+    """
     y = ((x[:, None, :] - centres[None]) ** 2).sum(-1)                          # (N, 10) penalties
     logits = torch.cat([-y, x.new_full((x.shape[0], 1), -float(j))], dim=1)
     q = torch.softmax(logits, dim=1)
@@ -100,7 +105,10 @@ def _subsampling_backward(layer, x: torch.Tensor, h_out: torch.Tensor):
 def curvature(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> Dict[str, torch.Tensor]:
     """The paper's diagonal estimate of the loss's second derivative for every trainable parameter
     of the 1998 LeNet-5, averaged over the patterns ``x`` (N, 1, 32, 32) with labels ``target``.
-    Returns ``{parameter name: h}``, each ``h`` shaped like its parameter, every entry >= 0."""
+    Returns ``{parameter name: h}``, each ``h`` shaped like its parameter, every entry >= 0.
+
+    Chapters: 6.
+    """
     m = unwrap(model)
     if not isinstance(m, LeNet5Classic) or m.options != {"output": "rbf", "activation": "scaled_tanh",
                                                           "pooling": "subsampling", "c3": "table"}:
@@ -151,6 +159,8 @@ class SDLM(torch.optim.Optimizer):
     ``batch_size`` is the sum of its patterns' gradients, each applied with the per-pattern step
     ``lr / (mu + h)`` (``lr`` is the paper's eta). ``h`` is set, one tensor per parameter, by
     :meth:`set_curvature` (before each pass); until then it is 0, and the step is ``lr / mu``.
+
+    Chapters: none (the package and its command line use it).
     """
 
     def __init__(self, params: Iterable[nn.Parameter], lr: float = 5e-4, mu: float = MU, batch_size: int = 1) -> None:
@@ -193,7 +203,10 @@ class SDLM(torch.optim.Optimizer):
 def step_size_ranges(h: Dict[str, torch.Tensor], lr: float = 5e-4, mu: float = MU) -> Dict[str, Tuple[float, float]]:
     """Per layer, the smallest and largest per-pattern step ``lr / (mu + h)`` of its parameters
     (weights and biases together), from :func:`curvature`'s ``{parameter name: h}``. Every step
-    lies in (0, lr / mu]. Chapter 6 prints it for a fresh network."""
+    lies in (0, lr / mu]. Chapter 6 prints it for a fresh network.
+
+    Chapters: 6.
+    """
     layers: Dict[str, list] = {}
     for name, v in h.items():
         layers.setdefault(name.split(".")[0], []).append(lr / (mu + v.flatten()))
@@ -201,7 +214,10 @@ def step_size_ranges(h: Dict[str, torch.Tensor], lr: float = 5e-4, mu: float = M
 
 
 def named_curvature(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> Dict[nn.Parameter, torch.Tensor]:
-    """:func:`curvature` keyed by the parameters themselves, for :meth:`SDLM.set_curvature`."""
+    """:func:`curvature` keyed by the parameters themselves, for :meth:`SDLM.set_curvature`.
+
+    Chapters: none (the package and its command line use it).
+    """
     m = unwrap(model)
     h = curvature(m, x, target)
     return {p: h[name] for name, p in m.named_parameters() if p.requires_grad}

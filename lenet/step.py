@@ -39,14 +39,20 @@ def autocast(device: torch.device, enabled: bool, cache_enabled: bool = True):
 
     bf16 keeps float32's exponent range, so no loss scaling is needed; GPUs without bf16 in
     hardware (a T4, say, where PyTorch would emulate it slowly) simply train in float32. Inside a
-    CUDA graph the autocast weight cache must be off."""
+    CUDA graph the autocast weight cache must be off.
+
+    Chapters: none (the package and its command line use it).
+    """
     if enabled and device.type == "cuda" and native_bf16(device):
         return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=cache_enabled)
     return contextlib.nullcontext()
 
 
 def native_bf16(device: torch.device) -> bool:
-    """Whether the CUDA GPU ``device`` computes in bf16 in hardware (compute capability 8.0 or more)."""
+    """Whether the CUDA GPU ``device`` computes in bf16 in hardware (compute capability 8.0 or more).
+
+    Chapters: none (the package and its command line use it).
+    """
     if device.type != "cuda" or not torch.cuda.is_available():
         return False
     return torch.cuda.get_device_capability(device) >= (8, 0)
@@ -68,6 +74,8 @@ class TrainStep:
 
     Call it with a batch ``(x, y)``; read the epoch's running sums from ``loss_sum`` and
     ``correct`` and reset them with :meth:`reset_metrics`.
+
+    Chapters: 6.
     """
 
     def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device,

@@ -19,6 +19,7 @@ import torch.nn as nn
 
 @dataclass
 class LayerRow:
+    """Chapters: none (the package and its command line use it)."""
     name: str
     kind: str
     output_shape: Tuple[int, ...]
@@ -51,6 +52,8 @@ def layer_table(model: nn.Module, input_size: Optional[int] = None) -> List[Laye
 
     Output shapes are per example (the batch dimension is dropped). Activations are not listed:
     they have neither parameters nor connections in the paper's sense.
+
+    Chapters: 1, 2, 3, 4, 5, 7.
     """
     size = input_size or getattr(model, "input_size", 32)
     rows: List[LayerRow] = []
@@ -73,12 +76,18 @@ def layer_table(model: nn.Module, input_size: Optional[int] = None) -> List[Laye
 
 
 def totals(rows: Sequence[LayerRow]) -> Tuple[int, int]:
-    """(total trainable parameters, total connections) of a table."""
+    """(total trainable parameters, total connections) of a table.
+
+    Chapters: 1.
+    """
     return sum(r.parameters for r in rows), sum(r.connections for r in rows)
 
 
 def format_table(rows: Sequence[LayerRow], input_size: Optional[int] = None) -> str:
-    """The table as aligned text, with a total line."""
+    """The table as aligned text, with a total line.
+
+    Chapters: 1, 7.
+    """
     head = f"{'layer':<8} {'type':<14} {'output shape':<16} {'parameters':>11} {'connections':>12}"
     lines = [head, "-" * len(head)]
     if input_size:
@@ -92,7 +101,10 @@ def format_table(rows: Sequence[LayerRow], input_size: Optional[int] = None) -> 
 
 
 def summary(model: nn.Module) -> str:
-    """``format_table(layer_table(model))`` with the model's input size."""
+    """``format_table(layer_table(model))`` with the model's input size.
+
+    Chapters: 1.
+    """
     size = getattr(model, "input_size", 32)
     return format_table(layer_table(model, size), size)
 

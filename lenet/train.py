@@ -45,12 +45,18 @@ PAPER_LR_MULTIPLIERS = (1.0, 1.0, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.1, 0.1, 0.1, 0
 
 
 class CheckpointError(ValueError):
-    """A checkpoint cannot be read, or holds another model than the one asked for."""
+    """A checkpoint cannot be read, or holds another model than the one asked for.
+
+    Chapters: none (the package and its command line use it).
+    """
 
 
 @dataclass
 class TrainConfig:
-    """Everything that defines a training run (stored in checkpoints and metrics files)."""
+    """Everything that defines a training run (stored in checkpoints and metrics files).
+
+    Chapters: 4, 5, 7.
+    """
 
     model: str = "modern"
     epochs: int = 10
@@ -146,6 +152,8 @@ class History:
     ``time_to_target_s`` is the training time until the end of the first epoch whose test
     accuracy reached the target (None if never); ``total_s`` includes evaluation.
     ``step_losses`` holds the training loss of each of the first :data:`REPLAY_STEPS` steps.
+
+    Chapters: none (the package and its command line use it).
     """
 
     device: str
@@ -177,7 +185,10 @@ class History:
 
 
 def resolve_device(device: Union[str, torch.device] = "auto") -> torch.device:
-    """'auto' -> CUDA when available, else CPU; anything else is checked and returned."""
+    """'auto' -> CUDA when available, else CPU; anything else is checked and returned.
+
+    Chapters: 4, 6, 7.
+    """
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     dev = torch.device(device)
@@ -193,6 +204,8 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     With ``config.cuda_graph`` Adam gets its learning rate as a tensor on the model's device
     (schedulers then update it in place, where a recorded graph reads it) and, on CUDA,
     ``capturable=True``; on a CPU, where nothing is captured, the single-tensor implementation.
+
+    Chapters: none (the package and its command line use it).
     """
     params = [p for p in model.parameters() if p.requires_grad]
     if config.optimizer == "sdlm":
@@ -211,20 +224,25 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
 
 
 def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
-    """A scheduler and whether it steps per 'batch' or per 'epoch' (None for 'constant')."""
+    """The learning-rate schedule of ``config`` as a scheduler stepped after every batch (None for
+    'constant'). 'paper' is piecewise constant per epoch (Sec. III.B), so stepping it per batch
+    gives the same rates as stepping it per epoch.
+
+    Chapters: none (the package and its command line use it).
+    """
     if config.schedule == "constant":
-        return None, None
+        return None
     if config.schedule == "paper":
         mult = PAPER_LR_MULTIPLIERS
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda e: mult[min(e, len(mult) - 1)]), "epoch"
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: mult[min(s // steps_per_epoch, len(mult) - 1)])
     total = config.epochs * steps_per_epoch
     if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))), "batch"
+        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
     return torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=config.learning_rate, total_steps=total, pct_start=0.25,
         anneal_strategy="linear", div_factor=10.0, final_div_factor=100.0,
         cycle_momentum=config.optimizer == "sgd",
-    ), "batch"
+    )
 
 
 def _sync(device: torch.device) -> None:
@@ -234,7 +252,10 @@ def _sync(device: torch.device) -> None:
 
 @torch.inference_mode()
 def evaluate(model: nn.Module, loader: DeviceLoader, amp: bool = False) -> Tuple[float, float]:
-    """(mean loss, accuracy as a fraction) of ``model`` over every batch of ``loader``."""
+    """(mean loss, accuracy as a fraction) of ``model`` over every batch of ``loader``.
+
+    Chapters: 7.
+    """
     device = loader.device
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
@@ -255,7 +276,10 @@ def input_transform(model: nn.Module, normalization: Optional[str] = None) -> Ca
     """The batch transform from uint8 (B, 28, 28) images to the input ``model`` was trained on: the
     normalisation ``normalization`` if given, else the ``normalization`` attribute that
     :func:`build_model` and :func:`load_checkpoint` set, else the model class's default; padded to
-    32x32 for the 1998 network. The one rule for everything that feeds a model."""
+    32x32 for the 1998 network. The one rule for everything that feeds a model.
+
+    Chapters: none (the package and its command line use it).
+    """
     base = unwrap(model)
     normalization = normalization or getattr(base, "normalization", None) or base.default_normalization
     return make_transform(normalization, pad=base.input_size == 32)
@@ -263,7 +287,10 @@ def input_transform(model: nn.Module, normalization: Optional[str] = None) -> Ca
 
 @torch.inference_mode()
 def predict(model: nn.Module, images: torch.Tensor, normalization: Optional[str] = None, batch_size: int = 2000) -> torch.Tensor:
-    """Predicted digits for uint8 images (N, 28, 28), prepared by :func:`input_transform`."""
+    """Predicted digits for uint8 images (N, 28, 28), prepared by :func:`input_transform`.
+
+    Chapters: 6, 7, 8.
+    """
     base = unwrap(model)
     if images.ndim == 2:
         images = images.unsqueeze(0)
@@ -297,12 +324,14 @@ def fit(
     ``stop_after`` says to stop after that many epochs (the schedule is still the one of
     ``config.epochs`` epochs, so the run is the exact prefix of the full one) or ``max_steps``
     after that many steps (the last epoch is then cut short and not evaluated).
+
+    Chapters: 4.
     """
     from tqdm.auto import tqdm
 
     device = train_loader.device
     optimizer = make_optimizer(model, config)
-    scheduler, step_every = make_scheduler(optimizer, config, len(train_loader))
+    scheduler = make_scheduler(optimizer, config, len(train_loader))
     step = TrainStep(model, optimizer, device, graph=config.cuda_graph, amp=config.amp, channels_last=config.channels_last)
     history = History(device=str(device) if device.type != "cuda" else torch.cuda.get_device_name(device))
     target = config.target_fraction
@@ -328,13 +357,11 @@ def fit(
             step(x, y)
             if len(history.step_losses) < REPLAY_STEPS:
                 history.step_losses.append(float(step.last_loss))
-            if step_every == "batch":
+            if scheduler is not None:
                 scheduler.step()
             if max_steps is not None and step.steps >= max_steps:
                 cut_short = True
                 break
-        if step_every == "epoch":
-            scheduler.step()
         _sync(device)
         train_time += time.perf_counter() - t0
         record: Dict[str, Any] = {
@@ -368,7 +395,10 @@ def fit(
 
 def curvature_sample(loader: DeviceLoader, config: TrainConfig, epoch: int) -> Tuple[torch.Tensor, torch.Tensor]:
     """The ``config.curvature_patterns`` training patterns on which SDLM estimates its curvature
-    before pass ``epoch`` (original images, drawn from ``seed + epoch``)."""
+    before pass ``epoch`` (original images, drawn from ``seed + epoch``).
+
+    Chapters: none (the package and its command line use it).
+    """
     n = loader.images.shape[0]
     gen = torch.Generator().manual_seed(1_000_003 + config.seed + epoch)
     idx = torch.randperm(n, generator=gen)[: config.curvature_patterns].to(loader.device)
@@ -377,7 +407,10 @@ def curvature_sample(loader: DeviceLoader, config: TrainConfig, epoch: int) -> T
 
 def make_loaders(config: TrainConfig, train: Split, test: Optional[Split], device: torch.device) -> Tuple[DeviceLoader, Optional[DeviceLoader]]:
     """Device-resident loaders prepared for ``config.model`` (normalisation, 32x32 padding); with
-    ``config.distortions``, the training loader adds that many distorted copies of each image."""
+    ``config.distortions``, the training loader adds that many distorted copies of each image.
+
+    Chapters: 4, 7.
+    """
     cls = MODELS[config.model]
     transform = make_transform(config.normalization or cls.default_normalization, pad=cls.input_size == 32)
     if config.train_subset:
@@ -399,7 +432,10 @@ def make_loaders(config: TrainConfig, train: Split, test: Optional[Split], devic
 
 
 def build_model(config: TrainConfig, device: torch.device) -> nn.Module:
-    """The model named by ``config``, seeded, on ``device`` (channels-last if asked)."""
+    """The model named by ``config``, seeded, on ``device`` (channels-last if asked).
+
+    Chapters: 4.
+    """
     torch.manual_seed(config.seed)
     model = get_model(config.model, **config.model_kwargs).to(device)
     model.normalization = config.normalization or model.default_normalization
@@ -419,6 +455,8 @@ def train(
 
     ``stop_after`` and ``max_steps`` stop early, as in :func:`fit`. Returns the trained model (not
     compiled) and its :class:`History`.
+
+    Chapters: 5, 6, 7.
     """
     config.validate()
     device = resolve_device(config.device)
@@ -437,7 +475,10 @@ CHECKPOINT_FORMAT = "lenet-checkpoint/1"
 
 
 def save_checkpoint(path: Union[str, Path], model: nn.Module, config: TrainConfig, history: Optional[History] = None) -> Path:
-    """Save weights with the model name, the config and the history; returns the path."""
+    """Save weights with the model name, the config and the history; returns the path.
+
+    Chapters: 7.
+    """
     base = unwrap(model)
     name = getattr(base, "name", None)
     if name not in MODELS:
@@ -468,6 +509,8 @@ def load_checkpoint(
     is refused with :class:`CheckpointError`; without, a fresh model of the right class is
     built. Returns ``(model, payload)``; ``payload['config']`` and ``payload['history']`` hold
     the run's config and metrics.
+
+    Chapters: 7.
     """
     path = Path(path)
     if not path.is_file():

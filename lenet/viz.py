@@ -75,7 +75,10 @@ def _grid(n: int, ncols: int, size: float, extra_h: float = 0.0, row_h: float = 
 
 
 def layer_kind(kind: str) -> str:
-    """The colour class of a layer type name: 'conv', 'pool', 'linear' or 'output'."""
+    """The colour class of a layer type name: 'conv', 'pool', 'linear' or 'output'.
+
+    Chapters: none (the package and its command line use it).
+    """
     k = kind.lower()
     if "rbf" in k:
         return "output"
@@ -98,6 +101,8 @@ def architecture_diagram(model: Optional["nn.Module"] = None, input_size: Option
     with H and whose depth grows with C, labelled ``C@HxW``; a vector output of length n is drawn
     as a bar labelled ``n``. Colours mark convolutions, pooling/subsampling, full connections and
     the RBF output. ``model`` defaults to :class:`lenet.models.LeNet5Classic`.
+
+    Chapters: 1.
     """
     from matplotlib.patches import FancyArrowPatch, Rectangle
 
@@ -156,6 +161,8 @@ def show_digits(images: ArrayLike, labels: Optional[Sequence[int]] = None, predi
     Each panel is titled by ``titles`` (coloured by ``colors``) if given; otherwise by its label
     and prediction, in crimson where the two differ. MNIST is the test bed of LeCun et al. (1998),
     Sec. III.A; ``gray_r`` draws ink dark on white as on paper.
+
+    Chapters: 1, 6, 7, 8.
     """
     import matplotlib.pyplot as plt
 
@@ -197,6 +204,8 @@ def show_images(images: Sequence[ArrayLike], titles: Optional[Sequence[str]] = N
     ``cmap`` is one colour map for all panels or one per panel. ``vrange`` fixes the colour scale:
     one (vmin, vmax) pair for all panels, or a list with a pair (or None, automatic) per panel;
     the string ``"symmetric"`` in such a list means (-m, m) with m the panel's largest absolute value.
+
+    Chapters: 1, 2, 3.
     """
     n = len(images)
     cmaps = [cmap] * n if isinstance(cmap, str) else list(cmap)
@@ -227,7 +236,10 @@ def show_images(images: Sequence[ArrayLike], titles: Optional[Sequence[str]] = N
 
 def plot_feature_maps(maps: ArrayLike, ncols: int = 8, titles: Optional[Sequence[str]] = None, size: float = 1.5,
                       suptitle: Optional[str] = None, cmap: str = "gray") -> "Figure":
-    """The maps of one layer, (C, H, W) -- e.g. the 6 maps of C1 (LeCun et al. 1998, Sec. II.B)."""
+    """The maps of one layer, (C, H, W) -- e.g. the 6 maps of C1 (LeCun et al. 1998, Sec. II.B).
+
+    Chapters: 2, 6.
+    """
     m = _np(maps)
     if m.ndim == 4:
         m = m[0]
@@ -251,6 +263,8 @@ def plot_kernel(kernel: ArrayLike, ax: Optional["Axes"] = None, title: Optional[
 
     The weights are the shared weights of one feature map (LeCun et al. 1998, Sec. II.A);
     red is positive, blue negative, on a scale symmetric about zero.
+
+    Chapters: 6.
     """
     w = _np(kernel)
     fig, ax = _new_axes(ax, (2.6, 2.6))
@@ -270,7 +284,10 @@ def plot_kernel(kernel: ArrayLike, ax: Optional["Axes"] = None, title: Optional[
 
 def kernel_matrices(kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[str, str] = KERNEL_TITLES,
                     ncols: int = 4, size: float = 2.4) -> "Figure":
-    """Every kernel of ``kernels`` drawn with :func:`plot_kernel`, one panel each."""
+    """Every kernel of ``kernels`` drawn with :func:`plot_kernel`, one panel each.
+
+    Chapters: 2.
+    """
     names = list(kernels)
     fig, axes = _grid(len(names), ncols, size)
     for ax, name in zip(axes, names):
@@ -287,6 +304,8 @@ def kernel_gallery(image: ArrayLike, kernels: Mapping[str, ArrayLike] = KERNELS,
     This is what one convolutional feature map computes before its bias and squashing function
     (LeCun et al. 1998, Sec. II.A), with hand-made rather than learned weights. ``clip`` clamps each
     result to the input's range so that edge maps and blurs share one grey scale.
+
+    Chapters: 2.
     """
     names = list(kernels)
     fig, axes = _grid(len(names), ncols, size, extra_h=0.4 if suptitle else 0.0)
@@ -314,6 +333,8 @@ def pooling_grid(x: ArrayLike, kernel_size: int = 2, mode: str = "max", coeffici
     ``mode`` is 'max' (the winner of each window is highlighted), 'avg', or 'sum' -- the 1998
     subsampling before its squashing function, ``coefficient`` x (window sum) + ``bias``
     (LeCun et al. 1998, Sec. II.B, layer S2).
+
+    Chapters: 3.
     """
     import matplotlib.pyplot as plt
     from matplotlib.patches import Rectangle
@@ -325,13 +346,11 @@ def pooling_grid(x: ArrayLike, kernel_size: int = 2, mode: str = "max", coeffici
         raise ValueError(f"pooling_grid expects a 2-D array, got shape {a.shape}")
     k = kernel_size
     oh, ow = a.shape[0] // k, a.shape[1] // k
-    blocks = a[: oh * k, : ow * k].reshape(oh, k, ow, k).transpose(0, 2, 1, 3).reshape(oh, ow, k * k)
-    if mode == "max":
-        out = blocks.max(-1)
-    elif mode == "avg":
-        out = blocks.mean(-1)
-    else:
-        out = coefficient * blocks.sum(-1) + bias
+    from .pooling import pool2d_vectorized
+
+    pooled = pool2d_vectorized(torch.as_tensor(a, dtype=torch.float64)[None, None], k, "max" if mode == "max" else "avg")[0, 0].numpy()
+    out = pooled if mode != "sum" else coefficient * (k * k) * pooled + bias
+    blocks = a[: oh * k, : ow * k].reshape(oh, k, ow, k).transpose(0, 2, 1, 3).reshape(oh, ow, k * k)  # for the winners
     fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(size * (a.shape[1] + ow) + 1.5, size * a.shape[0] + 0.9),
                                         gridspec_kw={"width_ratios": [a.shape[1], max(ow, 1)]})
     ax_in.imshow(a, cmap="Blues", vmin=a.min() - 0.2 * (np.ptp(a) or 1), vmax=a.max() + 1.2 * (np.ptp(a) or 1))
@@ -363,6 +382,8 @@ def squashing_functions(ax: Optional["Axes"] = None, a_max: float = 4.0) -> "Fig
 
     The points f(1) = 1 and f(-1) = -1 are marked: the constants are chosen so that the targets
     +-1 sit where the second derivative of f is largest, and the gain near 0 is close to 1.
+
+    Chapters: 3.
     """
     from .pooling import ScaledTanh
 
@@ -400,6 +421,8 @@ def connection_table(table: Sequence[Sequence[int]] = C3_TABLE,
     each of the four groups of ``groups`` are shaded in one colour and named underneath. Pass
     ``groups=None`` for a table without groups (a dense or a home-made one), and ``in_label`` /
     ``out_label`` to name other layers than S2 and C3.
+
+    Chapters: 4.
     """
     from matplotlib.patches import Rectangle
 

@@ -49,7 +49,10 @@ JS = Path(__file__).resolve().parent / "js"
 
 
 def module_source(name: str) -> str:
-    """The ES module of a widget: ``js/common.js`` followed by ``js/<name>.js``."""
+    """The ES module of a widget: ``js/common.js`` followed by ``js/<name>.js``.
+
+    Chapters: none (the package and its command line use it).
+    """
     return (JS / "common.js").read_text(encoding="utf-8") + "\n" + (JS / f"{name}.js").read_text(encoding="utf-8")
 
 
@@ -81,6 +84,8 @@ def pool_image(image: ArrayLike, mode: str = "max", kernel_size: int = 2, coeffi
     of LeCun et al. (1998), Sec. II.B: the window's *sum* times ``coefficient`` plus ``bias``,
     through the squashing function 1.7159 tanh(2a/3) (:class:`lenet.pooling.Subsampling` with one
     map, its two parameters set to the values given). Chapter 3's explorer computes it.
+
+    Chapters: 3.
     """
     from .pooling import Subsampling
 
@@ -106,7 +111,10 @@ def export_network(model: nn.Module, label: str, title: str) -> Dict[str, Any]:
     """What the drawing pad's front end needs to run ``model``: its kind, its input preparation
     (``pixel * scale + shift``, then ``pad`` pixels of the normalised background, as
     :func:`lenet.train.input_transform` does) and its weights, base64 float32 per tensor. C3's
-    weights are sent as the dense (16, 6, 5, 5) kernel with zeros where Table I has no connection."""
+    weights are sent as the dense (16, 6, 5, 5) kernel with zeros where Table I has no connection.
+
+    Chapters: none (the package and its command line use it).
+    """
     from .data import MNIST_MEAN, MNIST_STD, PAPER_BACKGROUND, PAPER_FOREGROUND
     from .models import LeNet5Classic, LeNet5Modern, unwrap
 
@@ -267,6 +275,8 @@ def kernel_explorer(image: Optional[ArrayLike] = None, kernels: Optional[Mapping
     'same' size, ``apply_kernel(image, kernel, clip)``, computed in the browser; the widget's
     ``filtered`` holds the same image computed in Python. ``image`` is a 2-D tensor or array
     (default: :func:`lenet.kernels.sample_photo` at 128x128). Returns the widget: display it.
+
+    Chapters: 2.
     """
     img = _image(image, 128)
     return _classes()["KernelExplorer"](img, kernels if kernels is not None else KERNELS,
@@ -283,6 +293,8 @@ def pooling_explorer(image: Optional[ArrayLike] = None, mode: str = "max", kerne
     function. It shows the input and :func:`pool_image` of it, computed in the browser; the
     widget's ``pooled`` holds the same in Python. ``image`` is a 2-D tensor or array (default:
     :func:`lenet.kernels.sample_photo` at 64x64). Returns the widget: display it.
+
+    Chapters: 3.
     """
     modes = [m for _, m in POOLING_MODES]
     if mode not in modes:
@@ -302,6 +314,8 @@ def digit_pad(networks: Sequence[Tuple[str, str, nn.Module]], size: int = 112, d
     prepares one (20x20 box, centre of mass, 28x28), then normalised and padded per network. All
     of it runs in the front end, with the weights in the widget state; ``drawing`` (a 2-D array in
     [0, 1], or ASCII art) starts the pad with something drawn. Returns the widget: display it.
+
+    Chapters: 6, 7.
     """
     if not networks:
         raise ValueError("digit_pad needs at least one (label, title, model)")

@@ -249,7 +249,7 @@ class LinkChecker:
                         ids = html_anchors(body.decode("utf-8", "replace"))[0]
             except urllib.error.HTTPError as exc:
                 status, ids = exc.code, None
-            except (urllib.error.URLError, OSError) as exc:
+            except (urllib.error.URLError, OSError):
                 status, ids = -1, None
             self._cache[url] = (status, ids)
         return self._cache[url]

@@ -6,7 +6,6 @@ The unit tests at the end check scripts/colab.py itself on a synthetic repositor
 from __future__ import annotations
 
 import ast
-import importlib.util
 import json
 import os
 import subprocess
@@ -104,7 +103,7 @@ def test_colab_badge(path, repo):
     targets = [m.group(2) for m in colab.MD_BADGE_RE.finditer(first.source)]
     targets += [m.group(2) for m in colab.HTML_BADGE_RE.finditer(first.source)]
     expected = f"https://colab.research.google.com/github/{repo.owner}/{repo.repo}/blob/{repo.branch}/notebooks/{path.name}"
-    assert targets, f"no Colab badge in the first cell; run: python scripts/colab.py"
+    assert targets, "no Colab badge in the first cell; run: python scripts/colab.py"
     assert all(t == expected for t in targets), f"badge points at {targets}, expected {expected}; run: python scripts/colab.py"
 
 

@@ -30,7 +30,7 @@ def test_static_buffer_step_is_the_plain_step():
         torch.manual_seed(0)
         model = get_model("modern").to(memory_format=torch.channels_last)
         opt = make_optimizer(model, cfg)
-        sched, every = make_scheduler(opt, cfg, steps_per_epoch=len(batches))
+        sched = make_scheduler(opt, cfg, steps_per_epoch=len(batches))
         step = TrainStep(model, opt, torch.device("cpu"), graph=graph, channels_last=True)
         for x, y in batches:
             step(x, y)

@@ -82,25 +82,26 @@ def test_optimisers_and_schedules_of_the_tutorial_and_paper():
     assert isinstance(sgd, torch.optim.SGD) and sgd.param_groups[0]["lr"] == 0.01 and sgd.param_groups[0]["momentum"] == 0.9
     cfg = TrainConfig(optimizer="adam", lr=5e-4, schedule="paper", epochs=20)
     opt = make_optimizer(model, cfg)
-    sched, every = make_scheduler(opt, cfg, 10)
+    sched = make_scheduler(opt, cfg, 10)
     lrs = []
-    for _ in range(20):
+    for _ in range(20 * 10):  # stepped after every batch, 10 batches an epoch
         lrs.append(opt.param_groups[0]["lr"])
         opt.step()
         sched.step()
     # the paper: 0.0005 (2 passes), 0.0002 (3), 0.0001 (3), 0.00005 (4), then 0.00001
-    assert every == "epoch"
-    assert lrs[:13] == pytest.approx([5e-4] * 2 + [2e-4] * 3 + [1e-4] * 3 + [5e-5] * 4 + [1e-5])
+    assert lrs[::10][:13] == pytest.approx([5e-4] * 2 + [2e-4] * 3 + [1e-4] * 3 + [5e-5] * 4 + [1e-5])
+    assert all(len(set(lrs[e * 10:(e + 1) * 10])) == 1 for e in range(20))   # constant within each epoch
     assert len(PAPER_LR_MULTIPLIERS) == 13
     cfg = TrainConfig(lr=0.01, schedule="onecycle", epochs=2)
     opt = make_optimizer(model, cfg)
-    sched, every = make_scheduler(opt, cfg, 50)
+    sched = make_scheduler(opt, cfg, 50)
     seen = []
     for _ in range(100):
         opt.step()
         sched.step()
         seen.append(opt.param_groups[0]["lr"])
-    assert every == "batch" and max(seen) == pytest.approx(0.01, rel=0.05) and seen[-1] < 0.001
+    assert max(seen) == pytest.approx(0.01, rel=0.05) and seen[-1] < 0.001
+    assert make_scheduler(opt, TrainConfig(schedule="constant"), 50) is None
 
 
 def test_source_and_fast_configs():
