@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lenet.data import load_mnist  # noqa: E402
+from lenet.data import load_mnist, validation_split  # noqa: E402
 from lenet.train import TrainConfig, train  # noqa: E402
 
 #: Candidates: (epochs, batch size, peak learning rate, Adam betas). The betas (0.7, 0.9) are
@@ -57,8 +57,7 @@ def main(argv=None) -> int:
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
 
-    full = load_mnist("train")
-    fit_split, val_split = full.subset(50_000), full.subset(10_000, offset=50_000)
+    fit_split, val_split = validation_split(load_mnist("train"))
     rows = []
     for epochs, batch, lr, betas in CANDIDATES:
         accs, times = [], []

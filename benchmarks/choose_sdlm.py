@@ -11,6 +11,12 @@ images and is scored on the last 10,000, for ``--seeds`` seeds. The rule (:func:
 before any test error was looked at: the smallest mu whose first pass trains on every seed (at
 least ``--floor`` validation accuracy): mu bounds the step at eta/mu, so the smallest mu that is
 stable keeps the largest steps.
+
+Then, at that mu, how mu goes on after pass 1 (``lenet.train.MU_SCHEDULES``): held (the paper)
+or falling with eta, so that eta/mu stays where pass 1 put it (a mu large enough for the first
+steps is far above the curvatures of a trained network, and would leave it nearly plain SGD).
+Each trains the full 20 passes on the same split, for ``--schedule-seeds`` seeds; the rule
+(:func:`choose_schedule`): the higher mean validation accuracy.
 """
 
 from __future__ import annotations
@@ -24,9 +30,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lenet.data import load_mnist  # noqa: E402
+from lenet.data import load_mnist, validation_split  # noqa: E402
 from lenet.recipes import SDLM_BATCH, sdlm_config  # noqa: E402
-from lenet.train import train  # noqa: E402
+from lenet.train import MU_SCHEDULES, train  # noqa: E402
 
 #: The candidate values of mu, from the paper's 0.02 up.
 CANDIDATES = (0.02, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -38,16 +44,21 @@ def choose(rows: list, floor: float) -> dict | None:
     return min(ok, key=lambda r: r["mu"]) if ok else None
 
 
+def choose_schedule(rows: list) -> dict:
+    """The mu schedule with the higher mean validation accuracy after the full schedule."""
+    return max(rows, key=lambda r: r["mean_val_acc"])
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--floor", type=float, default=90.0, help="validation accuracy after one pass, in percent")
+    p.add_argument("--schedule-seeds", type=int, default=2)
     p.add_argument("--device", default="auto")
     p.add_argument("--out", type=Path, default=None)
     args = p.parse_args(argv)
 
-    full = load_mnist("train")
-    fit_split, val_split = full.subset(50_000), full.subset(10_000, offset=50_000)
+    fit_split, val_split = validation_split(load_mnist("train"))
     rows = []
     for mu in CANDIDATES:
         accs, times = [], []
@@ -63,10 +74,24 @@ def main(argv=None) -> int:
               flush=True)
     chosen = choose(rows, args.floor)
     print(f"chosen: mu {chosen['mu']:g}" if chosen else f"no mu trains on every seed (floor {args.floor}%)")
+    schedules, chosen_schedule = [], None
+    if chosen:
+        for mu_schedule in MU_SCHEDULES:
+            accs = []
+            for seed in range(args.schedule_seeds):
+                cfg = sdlm_config(mu=chosen["mu"], mu_schedule=mu_schedule, seed=seed, device=args.device, progress=False)
+                _, hist = train(cfg, data=(fit_split, val_split))
+                accs.append(100 * hist.test_acc)
+            schedules.append({"mu_schedule": mu_schedule, "mu": chosen["mu"], "val_acc": accs, "mean_val_acc": statistics.mean(accs)})
+            print(f"mu {chosen['mu']:g}, {mu_schedule}: validation after {cfg.epochs} passes "
+                  f"{', '.join(f'{a:.2f}%' for a in accs)}", flush=True)
+        chosen_schedule = choose_schedule(schedules)
+        print(f"chosen: mu schedule {chosen_schedule['mu_schedule']!r}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         args.out.write_text(json.dumps({"floor": args.floor, "seeds": args.seeds, "date": time.strftime("%Y-%m-%d"),
-                                        "candidates": rows, "chosen": chosen}, indent=2))
+                                        "candidates": rows, "chosen": chosen, "schedule_seeds": args.schedule_seeds,
+                                        "schedules": schedules, "chosen_schedule": chosen_schedule}, indent=2))
         print(f"wrote {args.out}")
     return 0 if chosen else 1
 

@@ -457,6 +457,18 @@ def load_dataset_dir(directory: PathLike) -> Tuple[Split, Split]:
 # --------------------------------------------------------------------------- transforms
 
 
+def validation_split(train: Split, n: int = 10_000) -> Tuple[Split, Split]:
+    """The book's validation split: the first ``len(train) - n`` training images to fit, the last
+    ``n`` to choose settings on, so that the test set only reports (the recipe choosers in
+    ``benchmarks/``).
+
+    Chapters: none (the package and its command line use it).
+    """
+    if not 0 < n < len(train):
+        raise ValueError(f"a validation split of {n} needs between 1 and {len(train) - 1} of the {len(train)} images")
+    return train.subset(len(train) - n), train.subset(n, offset=len(train) - n)
+
+
 def pad_to_32(x: torch.Tensor) -> torch.Tensor:
     """Centre 28x28 images in a 32x32 field (2 pixels on each side), as in LeCun et al. 1998, Sec. II.B.
 
@@ -561,8 +573,13 @@ class DeviceLoader:
     def device(self) -> torch.device:
         return self.images.device
 
+    @property
+    def patterns(self) -> int:
+        """Patterns per epoch."""
+        return self.images.shape[0]
+
     def __len__(self) -> int:
-        n = self.images.shape[0]
+        n = self.patterns
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def set_epoch(self, epoch: int) -> None:
@@ -607,6 +624,6 @@ def describe(directory: PathLike) -> str:
 __all__ = [
     "DATA_DIR_ENV", "MNIST_FILES", "MNIST_MD5", "IDXError", "DatasetNotFoundError", "ChecksumError",
     "default_data_dir", "mnist_dir", "atomic_write", "parse_idx", "read_idx", "md5_file", "fetch_mnist", "verify_mnist",
-    "Split", "load_idx_dataset", "load_mnist", "load_dataset_dir", "pad_to_32", "normalize_paper",
+    "Split", "load_idx_dataset", "load_mnist", "load_dataset_dir", "validation_split", "pad_to_32", "normalize_paper",
     "normalize_meanstd", "normalize_unit", "make_transform", "DeviceLoader", "describe",
 ]

@@ -22,7 +22,7 @@ from typing import Callable, Dict, Iterator, Tuple, Union
 import torch
 import torch.nn.functional as F
 
-from .data import Split
+from .data import DeviceLoader, Split
 
 #: The book's choice of ranges (the paper gives none): (low, high) of each parameter.
 RANGES: Dict[str, Tuple[float, float]] = {
@@ -77,7 +77,7 @@ def distort(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-class DistortedLoader:
+class DistortedLoader(DeviceLoader):
     """Batches from ``split`` and ``copies`` distorted versions of each image, shuffled together:
     an epoch is ``(1 + copies) * len(split)`` patterns. The distortions of copy ``c`` of image
     ``i`` are drawn from ``seed`` (and, with ``redraw``, the epoch: new copies each pass; without
@@ -92,11 +92,8 @@ class DistortedLoader:
                  redraw: bool = True) -> None:
         if copies < 1:
             raise ValueError(f"copies must be a positive integer, got {copies!r}")
-        device = torch.device(device) if device is not None else split.images.device
-        self.images = split.images.to(device)
-        self.labels = split.labels.to(device)
-        self.batch_size, self.copies, self.transform = int(batch_size), int(copies), transform
-        self.seed, self.drop_last, self.epoch, self.redraw = seed, drop_last, 0, redraw
+        super().__init__(split, batch_size, shuffle=True, transform=transform, device=device, seed=seed, drop_last=drop_last)
+        self.copies, self.redraw = int(copies), redraw
         self.params = self._draw(0)
 
     def _draw(self, epoch: int) -> torch.Tensor:
@@ -104,19 +101,8 @@ class DistortedLoader:
         return draw_parameters(self.images.shape[0] * self.copies, gen).to(self.device)
 
     @property
-    def device(self) -> torch.device:
-        return self.images.device
-
-    @property
     def patterns(self) -> int:
         return self.images.shape[0] * (1 + self.copies)
-
-    def __len__(self) -> int:
-        n = self.patterns
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
 
     def __iter__(self) -> Iterator[Tuple[torch.Tensor, torch.Tensor]]:
         n = self.images.shape[0]

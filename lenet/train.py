@@ -38,6 +38,8 @@ from .step import TrainStep, autocast
 
 OPTIMIZERS = ("adam", "sgd", "sdlm")
 SCHEDULES = ("constant", "paper", "cosine", "onecycle")
+#: SDLM's mu over the run: 'constant' (the paper's) or 'eta' (scaled with the learning rate).
+MU_SCHEDULES = ("constant", "eta")
 DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01, "sdlm": 5e-4}
 
 #: Learning-rate multipliers per epoch for the 'paper' schedule (1998, Sec. III.B), relative to 0.0005.
@@ -82,6 +84,7 @@ class TrainConfig:
     progress: bool = True
     model_kwargs: Dict[str, Any] = field(default_factory=dict)
     mu: float = 0.02
+    mu_schedule: str = "constant"
     curvature_patterns: int = 500
     distortions: int = 0
     redraw_distortions: bool = True
@@ -118,6 +121,8 @@ class TrainConfig:
                              "defines it: use --model classic, without model options")
         if not (self.mu > 0) or not isinstance(self.curvature_patterns, int) or self.curvature_patterns < 1:
             raise ValueError(f"SDLM needs mu > 0 and curvature_patterns >= 1, got {self.mu!r} and {self.curvature_patterns!r}")
+        if self.mu_schedule not in MU_SCHEDULES:
+            raise ValueError(f"unknown mu_schedule {self.mu_schedule!r}; choose {' or '.join(MU_SCHEDULES)}")
         if not isinstance(self.distortions, int) or self.distortions < 0:
             raise ValueError(f"distortions is the number of distorted copies per training image, an integer >= 0, "
                              f"got {self.distortions!r}")
@@ -349,6 +354,9 @@ def fit(
 
             with evaluating(model):
                 optimizer.set_curvature(named_curvature(model, *curvature_sample(train_loader, config, epoch)))
+            if config.mu_schedule == "eta":  # mu falls with eta: the largest step, eta / mu, stays as in pass 1
+                for group in optimizer.param_groups:
+                    group["mu"] = config.mu * group["lr"] / config.learning_rate
         step.reset_metrics()
         cut_short = False
         batches = tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, unit="batch",

@@ -62,15 +62,24 @@ if importlib.util.find_spec("lenet") is None:
                     "{target}"], check=True)'''
 
 
-class ColabError(Exception):
+class ColabError(ValueError):
     """Something the script cannot fix by itself."""
 
 
 @dataclass(frozen=True)
 class Repository:
+    """The book's GitHub repository, as ``_config.yml`` names it; the one place that builds its
+    URLs (this script and the browser test both use it)."""
+
     owner: str
     repo: str
     branch: str
+    path_to_book: str = ""  # "" when the book is the repository root
+
+    def file_path(self, docname: str, suffix: str = ".ipynb") -> str:
+        """The repository path of a page of the book (``docname`` as in ``_toc.yml``)."""
+        prefix = self.path_to_book.strip("/")
+        return (prefix + "/" if prefix else "") + docname + suffix
 
     @property
     def url(self) -> str:
@@ -80,9 +89,9 @@ class Repository:
     def pip_target(self) -> str:
         return f"lenet @ git+{self.url}"
 
-    def colab_url(self, notebook: str) -> str:
+    def colab_url(self, notebook: str, colab: str = COLAB) -> str:
         """The Colab URL of ``notebook``, a path relative to the repository root."""
-        return f"{COLAB}/github/{self.owner}/{self.repo}/blob/{self.branch}/{notebook}"
+        return f"{colab.rstrip('/')}/github/{self.owner}/{self.repo}/blob/{self.branch}/{notebook}"
 
     def badge(self, notebook: str) -> str:
         return f"[![Open In Colab]({BADGE_SVG})]({self.colab_url(notebook)})"
@@ -109,6 +118,12 @@ def read_repository(config: Path) -> Repository:
         data = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
     except yaml.YAMLError as exc:
         raise ColabError(f"{config} is not valid YAML: {exc}") from None
+    return repository_from_config(data, config)
+
+
+def repository_from_config(data: object, config: object = "_config.yml") -> Repository:
+    """The :class:`Repository` of a parsed book config (``repository.url``, ``.branch``,
+    ``.path_to_book``); a :class:`ColabError` says what is missing."""
     repo = data.get("repository") if isinstance(data, dict) else None
     if not isinstance(repo, dict) or "url" not in repo:
         raise ColabError(f"{config} has no repository.url; set it to https://github.com/OWNER/REPO")
@@ -117,7 +132,7 @@ def read_repository(config: Path) -> Repository:
     if not branch or not isinstance(branch, str):
         raise ColabError(f"{config} has no repository.branch; set it (e.g. 'main') -- "
                          f"Jupyter Book would otherwise assume 'master'")
-    return Repository(owner, name, branch.strip())
+    return Repository(owner, name, branch.strip(), str(repo.get("path_to_book") or ""))
 
 
 def _new_setup_cell(nb, repo: Repository):

@@ -52,10 +52,12 @@ left in the edition folders by an earlier run that are no longer in ``notebooks/
       count (the outputs would show the answer), the ``hide-input`` tag (students must see the
       stub) and a ``jupyter.source_hidden`` flag.
 
-    * In markdown cells, every ``{solution}`` directive block is removed, whatever its fence:
-      three or more backticks, ``~~~``, or MyST's ``:::`` colon fence (also when it is nested in
-      another directive).  Gated solutions (``{solution-start}`` ... ``{solution-end}``) are removed
-      together with every cell between them.  A markdown cell left empty is dropped.
+    * In markdown cells, every ``{solution}`` directive block is removed (also when it is nested
+      in another directive).  The book writes its exercises and solutions in one form only, a
+      backtick fence (three or more backticks) with a ``:label:`` option, and the tool supports
+      exactly that: a ``~~~`` or ``:::`` fence around an exercise or solution, a gated solution
+      (``{solution-start}`` ... ``{solution-end}``) or a ``---`` options block is an error that
+      says how to write it.  A markdown cell left empty is dropped.
 
     * Nothing else changes: other cells, their outputs, ids and metadata stay as they are.
       Each student notebook is checked with ``nbformat.validate`` before it is written.
@@ -70,7 +72,7 @@ left in the edition folders by an earlier run that are no longer in ``notebooks/
 Each edition folder also gets a short ``README.md``.
 
 Errors -- a ``BEGIN`` without its ``END``, an ``END`` without a ``BEGIN``, a ``BEGIN`` inside a
-region, an unclosed ``{solution}`` fence or gated solution -- name the notebook and the cell, and
+region, an unclosed ``{solution}`` fence, an unsupported form -- name the notebook and the cell, and
 the script exits with status 1 before writing anything.  ``--strict`` turns warnings (a cell
 tagged ``solution`` without markers, a region in a cell not tagged ``solution``, a name defined
 only in a solution) into errors.
@@ -95,8 +97,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 BEGIN_RE = re.compile(r"^(?P<indent>[ \t]*)#+[ \t]*BEGIN[ \t]+SOLUTION\b")
 END_RE = re.compile(r"^[ \t]*#+[ \t]*END[ \t]+SOLUTION\b")
-# An opening directive fence: ```{name} args, ````{name}, ~~~{name}, :::{name}
-FENCE_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,}|~{3,}|:{3,})[ \t]*\{(?P<name>[A-Za-z][\w:-]*)\}(?P<args>.*)$")
+# An opening directive fence, the one form the book uses: ```{name} args, ````{name}
+FENCE_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})[ \t]*\{(?P<name>[A-Za-z][\w:-]*)\}(?P<args>.*)$")
+# Forms of exercises and solutions the book does not use, each an error
+UNSUPPORTED_RE = re.compile(r"^[ \t]*(?P<fence>~{3,}|:{3,})[ \t]*\{(?P<name>exercise|solution)[\w-]*\}"
+                            r"|^[ \t]*`{3,}[ \t]*\{(?P<gated>(?:exercise|solution)-(?:start|end))\}", re.M)
 IMPORT_EXERCISES_RE = re.compile(
     r"^[ \t]*(from[ \t]+lenet[ \t]+import[ \t]+(\([^)]*\bexercises\b|[^#\n]*\bexercises\b)"
     r"|import[ \t]+lenet\.exercises[ \t]+as[ \t]+exercises\b)", re.M)
@@ -305,21 +310,9 @@ def find_directives(lines: Sequence[str]) -> List[Fence]:
 
 
 def directive_label(body: Sequence[str]) -> Optional[str]:
-    """The ``:label:`` option of a directive (or ``label:`` in a ``---`` options block)."""
-    in_yaml = False
-    for n, line in enumerate(body):
+    """The ``:label:`` option of a directive (the options are its first lines, each ``:key: value``)."""
+    for line in body:
         s = line.strip()
-        if n == 0 and s == "---":
-            in_yaml = True
-            continue
-        if in_yaml:
-            if s == "---":
-                in_yaml = False
-                continue
-            m = re.match(r"label:\s*(\S+)", s)
-            if m:
-                return m.group(1)
-            continue
         m = re.match(r":label:\s*(\S+)", s)
         if m:
             return m.group(1)
@@ -333,18 +326,32 @@ class _MarkdownState:
     chapter: Optional[str]
     n_exercises: int = 0
     current: Optional[str] = None  # the name of the latest exercise
-    gated_from: Optional[str] = None  # where an open {solution-start} is
+
+
+def _check_form(text: str, where: str) -> None:
+    m = UNSUPPORTED_RE.search(text)
+    if m is None:
+        return
+    line = text[:m.start()].count("\n") + 1
+    if m.group("gated"):
+        what = f"a gated {{{m.group('gated')}}}"
+    else:
+        what = f"a {m.group('fence')[0] * 3} fence around {{{m.group('name')}}}"
+    raise EditionError(f"{where}, line {line}: {what} is not a form the book uses; write it as a "
+                       f"```{{exercise}} or ```{{solution}} block (backticks, options as :label: lines)")
 
 
 def _strip_markdown(lines: Sequence[str], state: _MarkdownState, where: str) -> str:
-    """Remove {solution} blocks (also nested in other directives) and gated solutions."""
+    """Remove {solution} blocks (also nested in other directives)."""
     keep: List[str] = []
     pos = 0
     for d in find_directives(lines):
-        if state.gated_from is None:
-            keep.extend(lines[pos:d.start])
+        keep.extend(lines[pos:d.start])
         pos = d.stop + 1
-        if d.name in ("exercise", "exercise-start"):
+        if d.name == "exercise":
+            if d.body and d.body[0].strip() == "---":
+                raise EditionError(f"{where}, line {d.start + 2}: a '---' options block is not a form the book uses; "
+                                   "write the options as ':label: ...' lines")
             state.n_exercises += 1
             label = directive_label(d.body)
             base = f"Exercise {state.chapter}.{state.n_exercises}" if state.chapter else f"Exercise {state.n_exercises}"
@@ -352,25 +359,14 @@ def _strip_markdown(lines: Sequence[str], state: _MarkdownState, where: str) -> 
         if not d.closed and d.name == "solution":
             raise EditionError(f"{where}: the {{{d.name}}} block opened on line {d.start + 1} is never closed")
         if d.name == "solution":
-            if state.gated_from is not None:
-                raise EditionError(f"{where}: {{solution}} inside the gated solution opened at {state.gated_from}")
-        elif d.name == "solution-start":
-            if state.gated_from is not None:
-                raise EditionError(f"{where}: {{solution-start}} inside the gated solution opened at {state.gated_from}")
-            state.gated_from = where
-        elif d.name == "solution-end":
-            if state.gated_from is None:
-                raise EditionError(f"{where}: {{solution-end}} without a {{solution-start}} before it")
-            state.gated_from = None
-        elif state.gated_from is None:
-            if d.closed:  # keep the directive, minus any solution nested in it
-                keep.append(lines[d.start])
-                keep.append(_strip_markdown(d.body, state, where))
-                keep.append(lines[d.stop])
-            else:
-                keep.extend(lines[d.start:d.stop + 1])
-    if state.gated_from is None:
-        keep.extend(lines[pos:])
+            continue
+        if d.closed:  # keep the directive, minus any solution nested in it
+            keep.append(lines[d.start])
+            keep.append(_strip_markdown(d.body, state, where))
+            keep.append(lines[d.stop])
+        else:
+            keep.extend(lines[d.start:d.stop + 1])
+    keep.extend(lines[pos:])
     return "".join(keep)
 
 
@@ -425,6 +421,7 @@ def make_student(nb, name: str, report: Report):
     for index, cell in enumerate(nb.cells):
         where = f"{name}, cell {index + 1}" + (f" (id {cell['id']})" if cell.get("id") else "")
         if cell.cell_type == "markdown":
+            _check_form(cell.source, where)
             new = _strip_markdown(cell.source.splitlines(keepends=True), state, where)
             if new != cell.source:
                 new = _tidy_blank_lines(new)
@@ -434,8 +431,6 @@ def make_student(nb, name: str, report: Report):
             cells.append(cell)
             positions.append(index + 1)
             continue
-        if state.gated_from is not None:
-            continue  # inside a gated solution: the whole cell is part of the answer
         if cell.cell_type != "code":
             cells.append(cell)
             positions.append(index + 1)
@@ -476,8 +471,6 @@ def make_student(nb, name: str, report: Report):
         cells.append(cell)
         positions.append(index + 1)
 
-    if state.gated_from is not None:
-        raise EditionError(f"{state.gated_from}: {{solution-start}} has no {{solution-end}} after it")
     nb.cells = cells
 
     if solution_only:  # names bound only inside top-level solutions, used elsewhere

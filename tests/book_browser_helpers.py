@@ -14,6 +14,7 @@ import json
 import re
 import shutil
 import struct
+import sys
 import threading
 import urllib.error
 import urllib.parse
@@ -25,17 +26,23 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import yaml
 
+def _load_colab():
+    import importlib.util
+
+    path = Path(__file__).resolve().parent.parent / "scripts" / "colab.py"
+    spec = importlib.util.spec_from_file_location("_book_scripts_colab_for_browser", path)
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up
+    spec.loader.exec_module(module)
+    return module
+
+
+_colab = _load_colab()  # the one parser of repository and Colab URLs
+
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
-COLAB_BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
 SOURCE_SUFFIXES = (".ipynb", ".md", ".myst", ".rst")
 ANSI_RE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
-GITHUB_RE = re.compile(r"^https?://(?:www\.)?github\.com/([^/]+)/([^/]+?)(?:\.git)?/*$")
-# [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](TARGET)
-MD_BADGE_RE = re.compile(r"\[!\[[^\]]*\]\(\s*" + re.escape(COLAB_BADGE_SVG) + r"[^)]*\)\]\(\s*([^)\s]*)")
-# <a href="TARGET" ...><img src="https://colab.research.google.com/assets/colab-badge.svg" ...></a>
-HTML_BADGE_RE = re.compile(r"<a\s[^>]*?href=[\"']([^\"']*)[\"'][^>]*>\s*<img\s[^>]*" + re.escape(COLAB_BADGE_SVG),
-                           re.I | re.S)
 NOTEBOOK_UI_PREFIX = {"classic": "tree", "jupyterlab": "lab/tree"}  # as sphinx-book-theme writes it
 
 
@@ -146,40 +153,23 @@ def toc_pages(root: Path) -> List[TocPage]:
     return pages
 
 
-@dataclass(frozen=True)
-class Repository:
-    owner: str
-    name: str
-    branch: str
-    path_to_book: str  # "" when the book is the repository root
-    url: str
-
-    def file_path(self, docname: str, suffix: str = ".ipynb") -> str:
-        prefix = self.path_to_book.strip("/")
-        return (prefix + "/" if prefix else "") + docname + suffix
-
-
 def read_config(root: Path) -> dict:
     return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
 
 
-def repository(config: dict) -> Repository:
-    repo = config.get("repository") or {}
-    url = str(repo.get("url") or "").strip()
-    match = GITHUB_RE.match(url)
-    if not match:
-        raise ValueError(f"repository.url in _config.yml is not a GitHub repository URL: {url!r}")
-    return Repository(match.group(1), match.group(2), str(repo.get("branch") or "main"),
-                      str(repo.get("path_to_book") or ""), url.rstrip("/"))
+def repository(config: dict) -> "_colab.Repository":
+    """The book's repository from its parsed config: ``scripts/colab.py``'s parser, the one the
+    notebooks' badges are written with (a ``ValueError`` says what is wrong)."""
+    return _colab.repository_from_config(config)
 
 
-def expected_colab_url(repo: Repository, docname: str, colab: str = "https://colab.research.google.com") -> str:
-    return f"{colab.rstrip('/')}/github/{repo.owner}/{repo.name}/blob/{repo.branch}/{repo.file_path(docname)}"
+def expected_colab_url(repo: "_colab.Repository", docname: str, colab: str = "https://colab.research.google.com") -> str:
+    return repo.colab_url(repo.file_path(docname), colab)
 
 
-def expected_binder_url(repo: Repository, docname: str, binderhub: str, interface: str) -> str:
+def expected_binder_url(repo: "_colab.Repository", docname: str, binderhub: str, interface: str) -> str:
     prefix = NOTEBOOK_UI_PREFIX.get(interface, "tree")
-    return (f"{binderhub.rstrip('/')}/v2/gh/{repo.owner}/{repo.name}/{repo.branch}"
+    return (f"{binderhub.rstrip('/')}/v2/gh/{repo.owner}/{repo.repo}/{repo.branch}"
             f"?urlpath={prefix}/{repo.file_path(docname)}")
 
 
@@ -192,7 +182,7 @@ def notebook_badge_targets(nb: dict) -> List[str]:
     for cell in nb.get("cells", []):
         if cell.get("cell_type") == "markdown":
             text = "".join(cell.get("source", ""))
-            return MD_BADGE_RE.findall(text) + HTML_BADGE_RE.findall(text)
+            return [m.group(2) for regex in (_colab.MD_BADGE_RE, _colab.HTML_BADGE_RE) for m in regex.finditer(text)]
     return []
 
 

@@ -246,3 +246,13 @@ def test_split_validates_shapes():
         Split(torch.zeros(3, 28, 28), torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match="labels must have shape"):
         Split(torch.zeros(3, 28, 28, dtype=torch.uint8), torch.zeros(4, dtype=torch.long))
+
+
+def test_validation_split_is_the_last_images_and_checks_its_size(mnist):
+    from lenet.data import validation_split
+
+    fit, val = validation_split(mnist[0])
+    assert (len(fit), len(val)) == (50_000, 10_000)
+    assert torch.equal(val.images[0], mnist[0].images[50_000]) and torch.equal(fit.labels, mnist[0].labels[:50_000])
+    with pytest.raises(ValueError, match="a validation split of 60000 needs between 1 and 59999"):
+        validation_split(mnist[0], 60_000)

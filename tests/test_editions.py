@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 from pathlib import Path
@@ -54,8 +53,8 @@ def synthetic_notebook():
             metadata={"tags": ["solution", "hide-input"]}, execution_count=3,
             outputs=[new_output("stream", name="stdout", text="PASS output_size: 12 random cases agree with the reference\n")]),
         new_markdown_cell(
-            ":::{exercise} By hand\n:label: ex-hand\n\nWhat is the output size of C3?\n:::\n\n"
-            ":::{solution} ex-hand\n:class: dropdown\nSECRET_MD_2: 14 - 5 + 1 = 10.\n:::"),
+            "```{exercise} By hand\n:label: ex-hand\n\nWhat is the output size of C3?\n```\n\n"
+            "```{solution} ex-hand\n:class: dropdown\nSECRET_MD_2: 14 - 5 + 1 = 10.\n```"),
         new_code_cell(
             "### BEGIN SOLUTION\n"
             "SECRET_TOP = 14 - 5 + 1\n"
@@ -63,7 +62,7 @@ def synthetic_notebook():
             "### END SOLUTION",
             metadata={"tags": ["solution", "hide-input"]}, execution_count=4,
             outputs=[new_output("stream", name="stdout", text="C3 output size: 10\n")]),
-        new_markdown_cell("~~~{solution} ex-hand\nSECRET_MD_3\n~~~"),  # a cell holding only a solution
+        new_markdown_cell("```{solution} ex-hand\nSECRET_MD_3\n```"),  # a cell holding only a solution
         new_code_cell("print('the end')", execution_count=5,
                       outputs=[new_output("stream", name="stdout", text="the end\n")]),
     ]
@@ -119,7 +118,7 @@ def test_student_edition_has_no_solutions(editions):
             assert not SOLUTION_DIRECTIVE_RE.search(cell.source), cell.source
     # the exercises and the prose around the solutions are still there
     md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert "```{exercise} Output size" in md and ":::{exercise} By hand" in md
+    assert "```{exercise} Output size" in md and "```{exercise} By hand" in md
     assert "Then run the checker." in md
 
 
@@ -217,15 +216,20 @@ def test_import_inserted_when_missing():
     assert nb.cells[1].source.startswith("def f():")  # the input is not modified
 
 
-def test_gated_solution_is_removed_with_its_cells():
+@pytest.mark.parametrize("markdown, message", [
+    ("```{exercise-start}\n:label: ex-g\n```\nDo it.\n```{exercise-end}\n```", "a gated {exercise-start}"),
+    ("Before.\n\n```{solution-start} ex-g\n```\nSECRET text", "a gated {solution-start}"),
+    (":::{exercise} E\n:label: ex-c\nDo.\n:::", "a ::: fence around {exercise}"),
+    ("~~~{solution} ex-c\nSECRET\n~~~", "a ~~~ fence around {solution}"),
+    ("```{exercise} E\n---\nlabel: ex-y\n---\nDo.\n```", "a '---' options block"),
+])
+def test_forms_the_book_does_not_use_fail_loudly(markdown, message):
     nb = new_notebook()
-    nb.cells = [new_markdown_cell("```{exercise-start}\n:label: ex-g\n```\nDo it.\n```{exercise-end}\n```"),
-                new_markdown_cell("Before.\n\n```{solution-start} ex-g\n```\nSECRET text"),
-                new_code_cell("SECRET = 1"),
-                new_markdown_cell("SECRET more\n```{solution-end}\n```\n\nAfter.")]
-    student = me.make_student(nb, "04_x.ipynb", me.Report())
-    text = json.dumps(student)
-    assert "SECRET" not in text and "Before." in text and "After." in text and "Do it." in text
+    nb.cells = [new_markdown_cell("# 4. X"), new_markdown_cell(markdown)]
+    with pytest.raises(me.EditionError) as info:
+        me.make_student(nb, "04_x.ipynb", me.Report())
+    assert "04_x.ipynb, cell 2" in str(info.value) and message in str(info.value)
+    assert "is not a form the book uses" in str(info.value)
 
 
 # --------------------------------------------------------------------------- malformed markers

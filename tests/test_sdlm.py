@@ -17,9 +17,9 @@ from torch.func import functional_call, jacrev
 from lenet import distort
 from lenet.models import LeNet5Classic
 from lenet.rbf import map_loss
-from lenet.recipes import SDLM_MU, paper_sdlm_config, sdlm_config
+from lenet.recipes import SDLM_MU, SDLM_MU_SCHEDULE, paper_sdlm_config, sdlm_config
 from lenet.sdlm import MU, SDLM, curvature, named_curvature, output_curvature, step_size_ranges
-from lenet.train import TrainConfig, make_optimizer, train
+from lenet.train import MU_SCHEDULES, TrainConfig, make_optimizer, train
 
 
 @pytest.fixture(scope="module")
@@ -236,5 +236,8 @@ def test_the_books_mu_is_the_recorded_validation_choice():
     assert chosen == stored["chosen"] and chosen["mu"] == SDLM_MU
     assert [r["mu"] for r in stored["candidates"]] == list(chooser.CANDIDATES)
     assert all(r["batch_size"] == sdlm_config().batch_size for r in stored["candidates"])
+    assert chooser.choose_schedule(stored["schedules"]) == stored["chosen_schedule"]
+    assert stored["chosen_schedule"]["mu_schedule"] == SDLM_MU_SCHEDULE and stored["chosen_schedule"]["mu"] == SDLM_MU
+    assert [r["mu_schedule"] for r in stored["schedules"]] == list(MU_SCHEDULES)
     paper = next(r for r in stored["candidates"] if r["mu"] == MU)
     assert paper["min_val_acc"] < stored["floor"]                    # the paper's mu does not train in batches
