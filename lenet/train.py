@@ -83,9 +83,14 @@ class TrainConfig:
     cuda_graph: bool = False
     progress: bool = True
     model_kwargs: Dict[str, Any] = field(default_factory=dict)
+    # SDLM (optimizer="sdlm", lenet.sdlm): its mu in pass 1 (the paper's 0.02), whether mu then
+    # stays ("constant", the paper) or falls with the learning rate ("eta"), and the patterns its
+    # curvature is estimated on before each pass (the paper's 500)
     mu: float = 0.02
     mu_schedule: str = "constant"
     curvature_patterns: int = 500
+    # distorted copies of each training image added to every pass (lenet.distort), new each pass
+    # unless redraw_distortions=False (the paper's fixed set)
     distortions: int = 0
     redraw_distortions: bool = True
 
