@@ -268,8 +268,7 @@ def layer_outputs(model: torch.nn.Module, x: torch.Tensor) -> Dict[str, torch.Te
     penalties, ``output``; for the modern one conv1, pool1, conv2, pool2 (after max pooling and
     ReLU), fc1, fc2 (after ReLU) and the logits, ``fc3``. The names are those of the front end
     (``lenet/js/digit_pad.js``), which the browser tests compare with these.
-
-    Chapters: none (the package and its command line use it).
+    Chapters: 6.
     """
     from .models import LeNet5Classic, unwrap
 

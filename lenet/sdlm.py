@@ -50,7 +50,7 @@ def scaled_tanh_slope(a: torch.Tensor, f: ScaledTanh) -> torch.Tensor:
     return f.amplitude * f.slope * (1 - t * t)
 
 
-def output_curvature(x: torch.Tensor, centres: torch.Tensor, target: torch.Tensor, j: float) -> torch.Tensor:
+def output_curvature(x: torch.Tensor, centres: torch.Tensor, j: float) -> torch.Tensor:
     """The second derivative of the MAP loss (Eq. 9) with respect to each of F6's outputs, per
     pattern: (N, 84). Exact: with penalties ``y_i = ||x - w_i||^2`` and ``q_i`` the softmax of
     ``-y`` over the ten classes and the constant ``j``,
@@ -58,7 +58,8 @@ def output_curvature(x: torch.Tensor, centres: torch.Tensor, target: torch.Tenso
     ``d2E/dx_m^2 = sum_i q_i g_im^2 - (sum_i q_i g_im)^2 + 2 q_j``,  ``g_im = 2 (x_m - w_im)``,
 
     the variance of the penalties' slopes under ``q`` plus twice the rubbish class's share ``q_j``
-    (from the curvature of the penalties themselves). Both terms are >= 0.
+    (from the curvature of the penalties themselves). Both terms are >= 0, and neither depends on
+    the pattern's label: the correct class's penalty has the same curvature as every other's.
 
     Chapters: 6.
     """
@@ -69,7 +70,6 @@ def output_curvature(x: torch.Tensor, centres: torch.Tensor, target: torch.Tenso
     g = 2 * (x[:, None, :] - centres[None])                                     # (N, 10, 84)
     mean = (q_classes[..., None] * g).sum(1)
     second = (q_classes[..., None] * g * g).sum(1)
-    del target  # the curvature of Eq. 9 does not depend on the label
     return second - mean * mean + 2 * q_rubbish
 
 
@@ -102,9 +102,10 @@ def _subsampling_backward(layer, x: torch.Tensor, h_out: torch.Tensor):
 
 
 @torch.no_grad()
-def curvature(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> Dict[str, torch.Tensor]:
+def curvature(model: nn.Module, x: torch.Tensor) -> Dict[str, torch.Tensor]:
     """The paper's diagonal estimate of the loss's second derivative for every trainable parameter
-    of the 1998 LeNet-5, averaged over the patterns ``x`` (N, 1, 32, 32) with labels ``target``.
+    of the 1998 LeNet-5, averaged over the patterns ``x`` (N, 1, 32, 32) (no labels: the curvature
+    of the MAP loss does not depend on them, :func:`output_curvature`).
     Returns ``{parameter name: h}``, each ``h`` shaped like its parameter, every entry >= 0.
 
     Chapters: 6.
@@ -126,7 +127,7 @@ def curvature(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> Dict[s
         a6 = m.F6(x5); x6 = f(a6)
         h: Dict[str, torch.Tensor] = {}
         # the output: RBF units and the MAP loss, exactly
-        h_x6 = output_curvature(x6, m.output.centres, target, m.j)
+        h_x6 = output_curvature(x6, m.output.centres, m.j)
         # F6
         h_a6 = scaled_tanh_slope(a6, f) ** 2 * h_x6
         h_x5, h["F6.weight"] = _squared_backward(lambda u, w: u @ w.t(), x5, m.F6.weight, h_a6)
@@ -213,13 +214,13 @@ def step_size_ranges(h: Dict[str, torch.Tensor], lr: float = 5e-4, mu: float = M
     return {layer: (float(torch.cat(v).min()), float(torch.cat(v).max())) for layer, v in layers.items()}
 
 
-def named_curvature(model: nn.Module, x: torch.Tensor, target: torch.Tensor) -> Dict[nn.Parameter, torch.Tensor]:
+def named_curvature(model: nn.Module, x: torch.Tensor) -> Dict[nn.Parameter, torch.Tensor]:
     """:func:`curvature` keyed by the parameters themselves, for :meth:`SDLM.set_curvature`.
 
     Chapters: none (the package and its command line use it).
     """
     m = unwrap(model)
-    h = curvature(m, x, target)
+    h = curvature(m, x)
     return {p: h[name] for name, p in m.named_parameters() if p.requires_grad}
 
 

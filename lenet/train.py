@@ -358,7 +358,7 @@ def fit(
             from .sdlm import named_curvature
 
             with evaluating(model):
-                optimizer.set_curvature(named_curvature(model, *curvature_sample(train_loader, config, epoch)))
+                optimizer.set_curvature(named_curvature(model, curvature_sample(train_loader, config, epoch)))
             if config.mu_schedule == "eta":  # mu falls with eta: the largest step, eta / mu, stays as in pass 1
                 for group in optimizer.param_groups:
                     group["mu"] = config.mu * group["lr"] / config.learning_rate
@@ -406,7 +406,7 @@ def fit(
     return history
 
 
-def curvature_sample(loader: DeviceLoader, config: TrainConfig, epoch: int) -> Tuple[torch.Tensor, torch.Tensor]:
+def curvature_sample(loader: DeviceLoader, config: TrainConfig, epoch: int) -> torch.Tensor:
     """The ``config.curvature_patterns`` training patterns on which SDLM estimates its curvature
     before pass ``epoch`` (original images, drawn from ``seed + epoch``).
 
@@ -415,7 +415,7 @@ def curvature_sample(loader: DeviceLoader, config: TrainConfig, epoch: int) -> T
     n = loader.images.shape[0]
     gen = torch.Generator().manual_seed(1_000_003 + config.seed + epoch)
     idx = torch.randperm(n, generator=gen)[: config.curvature_patterns].to(loader.device)
-    return loader.transform(loader.images[idx]), loader.labels[idx]
+    return loader.transform(loader.images[idx])
 
 
 def make_loaders(config: TrainConfig, train: Split, test: Optional[Split], device: torch.device) -> Tuple[DeviceLoader, Optional[DeviceLoader]]:

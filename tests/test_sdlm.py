@@ -39,7 +39,7 @@ def test_output_curvature_is_the_exact_hessian_diagonal(net_and_batch):
     torch.manual_seed(1)
     x6 = torch.randn(4, 84, dtype=torch.float64) * 0.8
     target = torch.tensor([0, 3, 5, 9])
-    got = output_curvature(x6, net.output.centres, target, j=net.j)
+    got = output_curvature(x6, net.output.centres, j=net.j)
     for p in range(4):
         want = torch.diagonal(hessian(_loss_at_f6(net, target[p:p + 1]), x6[p]))
         assert torch.allclose(got[p], want, rtol=1e-9, atol=1e-12)
@@ -97,7 +97,7 @@ def _by_jacobians(net, x, target):
 
 def test_curvature_sweep_equals_the_recursion_built_from_jacobians(net_and_batch):
     net, x, y = net_and_batch
-    got = curvature(net, x, y)
+    got = curvature(net, x)
     want = _by_jacobians(net, x, y)
     assert set(got) == set(want) == {n for n, _ in net.named_parameters()}
     for name in want:
@@ -110,7 +110,7 @@ def test_f6_curvature_is_the_exact_gauss_newton_diagonal(net_and_batch):
     """For F6 the recursion drops nothing but f'': diag(J^T H J), from the full Hessian H of the
     loss at F6's outputs and the Jacobian J of those outputs with respect to F6's weights."""
     net, x, y = net_and_batch
-    got = curvature(net, x, y)["F6.weight"]
+    got = curvature(net, x)["F6.weight"]
     want = torch.zeros_like(net.F6.weight)
     for p in range(x.shape[0]):
         with torch.no_grad():
@@ -128,12 +128,12 @@ def test_step_sizes_are_positive_and_bounded_by_eta_over_mu(net_and_batch):
     net, x, y = net_and_batch
     opt = SDLM(net.parameters(), lr=5e-4, mu=MU)
     assert all(torch.equal(s, torch.full_like(s, 5e-4 / MU)) for s in opt.step_sizes().values())
-    opt.set_curvature(named_curvature(net, x, y))
+    opt.set_curvature(named_curvature(net, x))
     for s in opt.step_sizes().values():
         assert bool((s > 0).all()) and bool((s <= 5e-4 / MU).all())
     with pytest.raises(ValueError, match="SDLM needs lr > 0"):
         SDLM(net.parameters(), lr=0.0)
-    ranges = step_size_ranges(curvature(net, x, y))
+    ranges = step_size_ranges(curvature(net, x))
     assert list(ranges) == ["C1", "S2", "C3", "S4", "C5", "F6"]
     assert all(0 < lo <= hi <= 5e-4 / MU for lo, hi in ranges.values())
 
@@ -142,7 +142,7 @@ def test_sdlm_step_is_the_per_pattern_update(net_and_batch):
     net, x, y = net_and_batch
     net = LeNet5Classic().double()
     net.load_state_dict(net_and_batch[0].state_dict())
-    h = named_curvature(net, x, y)
+    h = named_curvature(net, x)
     before = {n: p.detach().clone() for n, p in net.named_parameters()}
     opt = SDLM(net.parameters(), lr=1e-3, mu=MU, batch_size=2)
     opt.set_curvature(h)
