@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import io
 import os
 import shutil
 import socket
@@ -395,12 +396,24 @@ class Split:
         return Split(self.images.to(device), self.labels.to(device))
 
 
-def load_idx_dataset(directory: PathLike, split: str = "train") -> Split:
+#: Layout of the tensor cache that :func:`load_idx_dataset` keeps beside the IDX files; a cache
+#: of another layout, or made from files of another size or date, is rebuilt.
+TENSOR_CACHE_FORMAT = "lenet-tensors/1"
+TENSOR_CACHE_DIR = ".lenet-cache"
+
+
+def load_idx_dataset(directory: PathLike, split: str = "train", cache: bool = True) -> Split:
     """Load one split of any dataset stored as the four standard MNIST-named IDX files.
 
     ``directory`` holds ``train-images-idx3-ubyte``, ``train-labels-idx1-ubyte``,
     ``t10k-images-idx3-ubyte`` and ``t10k-labels-idx1-ubyte`` (raw or ``.gz``) -- MNIST,
     Fashion-MNIST and KMNIST all use this layout.
+
+    With ``cache`` (the default) the first read also stores the split as ready tensors in
+    ``<directory>/.lenet-cache/<split>.pt``, keyed by the IDX files' names, sizes and modification
+    times; later reads load that file instead of parsing and converting the IDX bytes again (the
+    fixed cost of every run, see ``benchmarks/RESULTS.md``). A directory that cannot be written
+    simply gets no cache; a stale or unreadable cache is rebuilt.
 
     Chapters: none (the package and its command line use it).
     """
@@ -409,22 +422,38 @@ def load_idx_dataset(directory: PathLike, split: str = "train") -> Split:
     directory = Path(directory)
     if not directory.is_dir():
         raise DatasetNotFoundError(f"{directory} is not a directory; it should hold the four IDX files")
-    arrays = {}
+    paths = {}
     for kind in ("images", "labels"):
         name = MNIST_FILES[(split, kind)]
-        path = _find(directory, name)
-        if path is None:
+        paths[kind] = _find(directory, name)
+        if paths[kind] is None:
             raise DatasetNotFoundError(
                 f"{directory}: {name} (or {name}.gz) is missing; the directory must hold the four IDX files "
                 f"{', '.join(MNIST_MD5)}"
             )
-        arrays[kind] = read_idx(path)
-    images, labels = arrays["images"], arrays["labels"]
+    key = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in paths.values()]
+    cache_file = directory / TENSOR_CACHE_DIR / f"{split}.pt"
+    if cache and cache_file.is_file():
+        try:
+            stored = torch.load(cache_file, weights_only=True)
+            if stored.get("format") == TENSOR_CACHE_FORMAT and stored.get("key") == key:
+                return Split(stored["images"], stored["labels"])
+        except Exception:  # a damaged or foreign file: read the IDX files again and rewrite it
+            pass
+    images, labels = read_idx(paths["images"]), read_idx(paths["labels"])
     if images.ndim != 3:
         raise IDXError(f"{directory}: images file has shape {images.shape}, expected (N, rows, cols)")
     if labels.ndim != 1 or labels.shape[0] != images.shape[0]:
         raise IDXError(f"{directory}: {labels.shape} labels for {images.shape[0]} images")
-    return Split(torch.from_numpy(images.astype(np.uint8)), torch.from_numpy(labels.astype(np.int64)))
+    result = Split(torch.from_numpy(images.astype(np.uint8)), torch.from_numpy(labels.astype(np.int64)))
+    if cache:
+        buffer = io.BytesIO()
+        torch.save({"format": TENSOR_CACHE_FORMAT, "key": key, "images": result.images, "labels": result.labels}, buffer)
+        try:
+            atomic_write(cache_file, buffer.getvalue())
+        except OSError:  # a read-only directory: no cache, the same data
+            pass
+    return result
 
 
 def load_mnist(

@@ -260,6 +260,21 @@ def default_results_dir() -> Path:
     return Path.cwd() / "results"
 
 
+def load_benchmark(name: str) -> Dict[str, Any]:
+    """The run of ``benchmarks/time_to_accuracy.py`` stored as ``benchmarks/results/<name>.json``
+    (in a checkout of the book; installed with the package as ``lenet/benchmarks``, as on Colab).
+
+    Chapters: 7.
+    """
+    here = Path(__file__).resolve().parent
+    for folder in (here.parent / "benchmarks" / "results", here / "benchmarks"):
+        path = folder / f"{name}.json"
+        if path.is_file():
+            return json.loads(path.read_text(encoding="utf-8"))
+    raise RecordError(f"no benchmark run {name!r}: make it with `python benchmarks/time_to_accuracy.py --out "
+                      f"benchmarks/results/{name}.json`")
+
+
 def record_path(name: str, directory: Optional[PathLike] = None) -> Path:
     """Where the record called ``name`` is stored: ``<directory>/<name>.json``.
 
@@ -544,7 +559,7 @@ def summarize(records: Sequence[Record]) -> Dict[str, Any]:
 
 __all__ = [
     "RESULTS_DIR_ENV", "RECORD_FORMAT", "TRAINING_MODULES", "PREFIX_STEPS", "PREFIX_RTOL", "Record", "RecordError",
-    "Comparison", "code_hash", "machine_info", "default_results_dir", "record_path", "save_record", "load_record",
+    "Comparison", "code_hash", "machine_info", "default_results_dir", "load_benchmark", "record_path", "save_record", "load_record",
     "load_records", "get_record", "load_model", "make_record", "record_run", "ensure_writable", "replay", "compare",
     "summarize",
 ]

@@ -35,24 +35,30 @@ WARMUP_STEPS = 3
 
 
 def autocast(device: torch.device, enabled: bool, cache_enabled: bool = True):
-    """bf16 autocast on a CUDA GPU that supports it (Ampere and newer); otherwise full precision.
+    """bf16 autocast where the hardware computes in bf16: a CUDA GPU from Ampere on, or a CPU with
+    Intel's AMX tiles (Sapphire Rapids and newer); otherwise full precision.
 
-    bf16 keeps float32's exponent range, so no loss scaling is needed; GPUs without bf16 in
-    hardware (a T4, say, where PyTorch would emulate it slowly) simply train in float32. Inside a
-    CUDA graph the autocast weight cache must be off.
+    bf16 keeps float32's exponent range, so no loss scaling is needed; hardware without bf16 (a
+    T4, or a CPU without AMX, where PyTorch would emulate it slowly) simply trains in float32.
+    Inside a CUDA graph the autocast weight cache must be off.
 
     Chapters: none (the package and its command line use it).
     """
-    if enabled and device.type == "cuda" and native_bf16(device):
-        return torch.autocast("cuda", dtype=torch.bfloat16, cache_enabled=cache_enabled)
+    if enabled and native_bf16(device):
+        return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=cache_enabled)
     return contextlib.nullcontext()
 
 
 def native_bf16(device: torch.device) -> bool:
-    """Whether the CUDA GPU ``device`` computes in bf16 in hardware (compute capability 8.0 or more).
+    """Whether ``device`` computes in bf16 in hardware: a CUDA GPU of compute capability 8.0 or
+    more, or a CPU with AMX tiles (``torch.cpu._is_amx_tile_supported``, False where that private
+    probe is missing).
 
     Chapters: none (the package and its command line use it).
     """
+    if device.type == "cpu":
+        probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
+        return bool(probe and probe())
     if device.type != "cuda" or not torch.cuda.is_available():
         return False
     return torch.cuda.get_device_capability(device) >= (8, 0)
@@ -69,7 +75,7 @@ class TrainStep:
         graph: record the step as a CUDA graph after :data:`WARMUP_STEPS` eager steps and
             replay it afterwards. Every batch must then have the same shape (use ``drop_last``).
             On a CPU the same static-buffer code runs eagerly.
-        amp: bf16 autocast on CUDA (see :func:`autocast`).
+        amp: bf16 autocast where the hardware has it (see :func:`autocast`).
         channels_last: feed the model channels-last inputs.
 
     Call it with a batch ``(x, y)``; read the epoch's running sums from ``loss_sum`` and

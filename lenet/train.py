@@ -75,6 +75,8 @@ class TrainConfig:
     normalization: Optional[str] = None
     train_subset: Optional[int] = None
     test_subset: Optional[int] = None
+    #: Images per evaluation batch (the fast recipe takes the size that evaluates fastest on a CPU,
+    #: recipes.FAST_EVAL_BATCH; on a GPU, gpu_settings takes the test set at once).
     eval_batch_size: int = 2000
     eval_every: int = 1
     channels_last: bool = False
@@ -207,6 +209,35 @@ def resolve_device(device: Union[str, torch.device] = "auto") -> torch.device:
     return dev
 
 
+def retain_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 << 30) -> bool:
+    """Ask the C library's allocator to keep the memory a training step frees, for the next step.
+
+    Every step allocates and frees the same large tensors (a batch of 256 through conv1 alone is
+    4.8 MB). glibc's ``malloc`` serves blocks that large with ``mmap`` and gives them back to the
+    system when they are freed, so each step page-faults its memory in again; on the book's 2-core
+    machine that made the first run of a process about 40% slower than later ones
+    (``benchmarks/RESULTS.md``). ``mallopt(M_MMAP_THRESHOLD)`` keeps blocks up to
+    ``mmap_threshold`` on the heap and ``mallopt(M_TRIM_THRESHOLD)`` keeps up to ``trim_threshold``
+    freed bytes there; this is what PyTorch's CPU performance guide gets by switching to jemalloc
+    or tcmalloc. It changes no number a run computes. Process-wide, so only the command line calls
+    it (``python -m lenet train`` and ``record``), never an import. Returns False where there is no
+    glibc (macOS, Windows, musl), which is then left as it is.
+
+    Chapters: none (the package and its command line use it).
+    """
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        libc = ctypes.CDLL(name or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+    return bool(mallopt(m_mmap_threshold, int(mmap_threshold)) and mallopt(m_trim_threshold, int(trim_threshold)))
+
+
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """Adam (lr 1e-3, betas (0.9, 0.999) by default), SGD with momentum (lr 0.01, momentum 0.9)
     or SDLM (eta 0.0005, mu 0.02; :class:`lenet.sdlm.SDLM`).
@@ -296,7 +327,7 @@ def input_transform(model: nn.Module, normalization: Optional[str] = None) -> Ca
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, images: torch.Tensor, normalization: Optional[str] = None, batch_size: int = 2000) -> torch.Tensor:
+def predict(model: nn.Module, images: torch.Tensor, normalization: Optional[str] = None, batch_size: int = 500) -> torch.Tensor:
     """Predicted digits for uint8 images (N, 28, 28), prepared by :func:`input_transform`.
 
     Chapters: 6, 7, 8.

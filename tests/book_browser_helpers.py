@@ -16,9 +16,6 @@ import shutil
 import struct
 import sys
 import threading
-import urllib.error
-import urllib.parse
-import urllib.request
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -195,66 +192,36 @@ def notebook_widget_models(nb: dict) -> Dict[str, str]:
 # --------------------------------------------------------------------------- static HTML
 
 
-class _Anchors(html.parser.HTMLParser):
+class _Links(html.parser.HTMLParser):
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
-        self.ids: set = set()
+        self.hrefs: List[str] = []
         self.refresh: Optional[str] = None
 
     def handle_starttag(self, tag, attrs):
         attrs = dict(attrs)
-        if attrs.get("id"):
-            self.ids.add(attrs["id"])
-        if tag == "a" and attrs.get("name"):
-            self.ids.add(attrs["name"])
+        if tag == "a" and attrs.get("href"):
+            self.hrefs.append(attrs["href"])
         if tag == "meta" and (attrs.get("http-equiv") or "").lower() == "refresh":
             match = re.search(r"url\s*=\s*['\"]?([^'\";]+)", attrs.get("content") or "", re.I)
             if match:
                 self.refresh = match.group(1).strip()
 
 
-def html_anchors(text: str) -> Tuple[set, Optional[str]]:
-    """The ids (and ``<a name>``) of an HTML page, and its meta-refresh target if it has one."""
-    parser = _Anchors()
+def _parse_links(text: str) -> _Links:
+    parser = _Links()
     parser.feed(text)
-    return parser.ids, parser.refresh
+    return parser
 
 
-class LinkChecker:
-    """Fetches pages of the local site once each, to check link targets and fragments."""
+def html_hrefs(text: str) -> List[str]:
+    """The ``href`` of every ``<a>`` of an HTML page, entities decoded."""
+    return _parse_links(text).hrefs
 
-    def __init__(self, base: str) -> None:
-        self.base = base
-        self._cache: Dict[str, Tuple[int, Optional[set]]] = {}
 
-    def fetch(self, url: str) -> Tuple[int, Optional[set]]:
-        """(HTTP status, ids of the page when it is HTML)."""
-        if url not in self._cache:
-            try:
-                with urllib.request.urlopen(url, timeout=10) as response:
-                    body = response.read()
-                    status = response.status
-                    ids = None
-                    if "html" in (response.headers.get("Content-Type") or ""):
-                        ids = html_anchors(body.decode("utf-8", "replace"))[0]
-            except urllib.error.HTTPError as exc:
-                status, ids = exc.code, None
-            except (urllib.error.URLError, OSError):
-                status, ids = -1, None
-            self._cache[url] = (status, ids)
-        return self._cache[url]
-
-    def check(self, href_abs: str) -> Optional[str]:
-        """None when the link works, else why not."""
-        parts = urllib.parse.urlsplit(href_abs)
-        target = urllib.parse.urlunsplit((parts.scheme, parts.netloc, parts.path, parts.query, ""))
-        status, ids = self.fetch(target)
-        if status != 200:
-            return f"target {parts.path} answers HTTP {status}"
-        fragment = urllib.parse.unquote(parts.fragment)
-        if fragment and ids is not None and fragment not in ids:
-            return f"target {parts.path} has no element with id or name {fragment!r}"
-        return None
+def meta_refresh(text: str) -> Optional[str]:
+    """The target of an HTML page's meta-refresh redirect, or None."""
+    return _parse_links(text).refresh
 
 
 # --------------------------------------------------------------------------- serving _build/html
@@ -398,13 +365,6 @@ JS_INSPECT = """() => {
   const images = Array.from(document.images).map(img => ({
     src: img.currentSrc || img.src, attr: img.getAttribute('src') || '', alt: img.alt || '',
     complete: img.complete, naturalWidth: img.naturalWidth}));
-  const links = Array.from(document.querySelectorAll('a[href]')).map(a => ({
-    href: a.getAttribute('href'), abs: a.href, text: text(a, 60)}));
-  const launch = Array.from(document.querySelectorAll('.dropdown-launch-buttons a[href]')).map(a => ({
-    href: a.href, title: a.getAttribute('title') || a.getAttribute('data-bs-original-title') || text(a)}));
-  const badges = Array.from(document.querySelectorAll('a[href]')).filter(
-    a => Array.from(a.querySelectorAll('img')).some(i => /colab-badge/.test(i.getAttribute('src') || '')))
-    .map(a => a.getAttribute('href'));
   const hints = Array.from(document.querySelectorAll('link[rel~="preconnect"], link[rel~="dns-prefetch"], link[rel~="prefetch"], link[rel~="preload"]'))
     .map(l => l.href).filter(h => /^(https?:)?\\/\\//.test(h));
   // Math: every .math element (Sphinx's $...$ and $$...$$) must hold a MathJax container.
@@ -437,7 +397,7 @@ JS_INSPECT = """() => {
     const m = n.textContent.match(/\\$[^$\\n]*\\\\[A-Za-z]+[^$\\n]*\\$/);
     if (m) rawTex.push(m[0].slice(0, 80) + ' (' + where(n.parentElement) + ')');
   }
-  return {images, links, launch, badges, hints,
+  return {images, hints,
           mathCount: maths.length, mjxCount: document.querySelectorAll('mjx-container').length,
           unrendered, mathErrors, rawTex,
           hasMathJax: Boolean(window.MathJax && window.MathJax.version),

@@ -61,6 +61,7 @@ def test_train_and_eval_on_a_directory_of_idx_files(tiny_idx_dir, tmp_path):
     assert res.returncode == 0, res.stderr
     last = json.loads(res.stdout.strip().splitlines()[-1])
     assert {"test_acc", "epochs", "wall_s", "time_to_target_s"} <= set(last) and last["epochs"] == 1
+    assert 0 <= last["data_s"] and last["wall_s"] <= last["run_s"] <= last["command_s"]  # the benchmark's parts
     assert (out / "checkpoint.pt").is_file() and last["record"] == str(out / "record.json")
     record = json.loads((out / "record.json").read_text())
     assert record["format"] == "lenet-record/1" and record["final"]["test_acc"] == last["test_acc"]

@@ -88,6 +88,41 @@ def test_label_count_mismatch(tiny_idx_dir):
         data.load_idx_dataset(tiny_idx_dir, "train")
 
 
+def test_first_read_caches_ready_tensors_that_later_reads_use(tiny_idx_dir, monkeypatch):
+    first = data.load_idx_dataset(tiny_idx_dir, "train")
+    assert (tiny_idx_dir / data.TENSOR_CACHE_DIR / "train.pt").is_file()
+
+    def no_parsing(path):
+        raise AssertionError(f"{path} was parsed again although its tensors are cached")
+
+    monkeypatch.setattr(data, "read_idx", no_parsing)
+    again = data.load_idx_dataset(tiny_idx_dir, "train")
+    assert torch.equal(again.images, first.images) and torch.equal(again.labels, first.labels)
+    with pytest.raises(AssertionError, match="parsed again"):
+        data.load_idx_dataset(tiny_idx_dir, "train", cache=False)
+
+
+def test_cache_is_rebuilt_when_the_idx_files_change_or_it_is_damaged(tiny_idx_dir):
+    data.load_idx_dataset(tiny_idx_dir, "test")
+    new = np.full((10, 28, 28), 7, np.uint8)
+    write_idx(tiny_idx_dir / "t10k-images-idx3-ubyte", new)  # same size: only the modification time differs
+    os.utime(tiny_idx_dir / "t10k-images-idx3-ubyte", ns=(1, 1))
+    assert bool((data.load_idx_dataset(tiny_idx_dir, "test").images == 7).all())
+    cache = tiny_idx_dir / data.TENSOR_CACHE_DIR / "test.pt"
+    cache.write_bytes(b"not a tensor file")
+    assert bool((data.load_idx_dataset(tiny_idx_dir, "test").images == 7).all())
+    assert cache.stat().st_size > 100  # rewritten
+
+
+def test_a_directory_that_cannot_be_written_gets_no_cache(tiny_idx_dir, monkeypatch):
+    def read_only(path, payload):
+        raise PermissionError(f"{path}: read-only file system")
+
+    monkeypatch.setattr(data, "atomic_write", read_only)
+    train = data.load_idx_dataset(tiny_idx_dir, "train")
+    assert len(train) == 20 and not (tiny_idx_dir / data.TENSOR_CACHE_DIR / "train.pt").exists()
+
+
 def test_default_data_dir_env_override(monkeypatch, tmp_path):
     monkeypatch.setenv(data.DATA_DIR_ENV, str(tmp_path / "cache"))
     assert data.default_data_dir() == tmp_path / "cache"

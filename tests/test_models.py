@@ -40,7 +40,7 @@ def test_modern_pools_before_relu_without_changing_the_function():
     """forward (pool, then ReLU) equals the tutorial's order and its verbatim class, values and gradients."""
     torch.manual_seed(0)
     model = LeNet5Modern()
-    verbatim = load_script("benchmarks/time_to_accuracy.py").LeNet5()
+    verbatim = load_script("benchmarks/time_to_accuracy.py").source_model_class()()
     verbatim.load_state_dict(model.state_dict())
     x = torch.randn(64, 1, 28, 28)
     outs, grads = [], []

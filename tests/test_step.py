@@ -106,10 +106,13 @@ def test_gpu_settings_only_on_cuda():
     TrainConfig(**cuda)  # a valid configuration
 
 
-def test_autocast_only_where_the_gpu_has_bf16():
+def test_autocast_only_where_the_hardware_has_bf16():
     from lenet.step import autocast, native_bf16
 
     cpu = torch.device("cpu")
-    assert native_bf16(cpu) is False
+    amx = bool(getattr(torch.cpu, "_is_amx_tile_supported", lambda: False)())
+    assert native_bf16(cpu) is amx
     with autocast(cpu, enabled=True):
+        assert torch.ones(2, 2).matmul(torch.ones(2, 2)).dtype == (torch.bfloat16 if amx else torch.float32)
+    with autocast(cpu, enabled=False):
         assert torch.ones(2, 2).matmul(torch.ones(2, 2)).dtype == torch.float32

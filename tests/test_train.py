@@ -149,3 +149,13 @@ def test_classic_recipe_is_the_full_schedule():
         "classic", 20, 32, "adam", 1e-3, "paper")
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         classic_config(epochs=0)
+
+
+def test_retain_freed_memory_applies_where_there_is_glibc():
+    import platform
+
+    from lenet.train import retain_freed_memory
+
+    applied = retain_freed_memory()
+    if platform.system() == "Linux" and platform.libc_ver()[0] == "glibc":
+        assert applied is True
