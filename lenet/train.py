@@ -215,8 +215,8 @@ def retain_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 
     Every step allocates and frees the same large tensors (a batch of 256 through conv1 alone is
     4.8 MB). glibc's ``malloc`` serves blocks that large with ``mmap`` and gives them back to the
     system when they are freed, so each step page-faults its memory in again; on the book's 2-core
-    machine that made the first run of a process about 40% slower than later ones
-    (``benchmarks/RESULTS.md``). ``mallopt(M_MMAP_THRESHOLD)`` keeps blocks up to
+    machine that made the training of a fresh process markedly slower (``benchmarks/RESULTS.md``
+    compares the two). ``mallopt(M_MMAP_THRESHOLD)`` keeps blocks up to
     ``mmap_threshold`` on the heap and ``mallopt(M_TRIM_THRESHOLD)`` keeps up to ``trim_threshold``
     freed bytes there; this is what PyTorch's CPU performance guide gets by switching to jemalloc
     or tcmalloc. It changes no number a run computes. Process-wide, so only the command line calls

@@ -1,8 +1,9 @@
-"""Helpers for ``tests/test_book_browser.py``: what the book should contain, read from its own
+"""Helpers for ``tests/test_book_browser.py`` and ``tests/test_book_html.py``: what the book should contain, read from its own
 configuration (``_toc.yml``, ``_config.yml``, the notebooks), a quiet local HTTP server, the
 JavaScript that inspects a page in Chromium, and the problem report.
 
-Nothing here starts a browser or builds the book; the test module does both.
+``build_book`` builds the book (the ``build`` fixture of ``conftest.py`` calls it once per
+session); nothing here starts a browser, which the test module does.
 """
 
 from __future__ import annotations
@@ -11,11 +12,14 @@ import functools
 import html.parser
 import http.server
 import json
+import os
 import re
 import shutil
 import struct
+import subprocess
 import sys
 import threading
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -445,3 +449,65 @@ JS_SOLUTION_BODY_VISIBLE = """(id) => {
   if (el.classList.contains('cell')) return visible(el.querySelector('.cell_input'));
   return Array.from(el.children).filter(c => !c.classList.contains('admonition-title')).some(visible);
 }"""
+
+
+# --------------------------------------------------------------------------- the build
+
+#: A build that takes longer is stopped and reported.
+BUILD_TIMEOUT_S = 1800
+PROGRESS_RE = re.compile(r"^(reading sources|writing output|copying images|copying assets|copying static files|"
+                         r"copying extra files)\.\.\.|^$")
+
+
+
+
+@dataclass
+class Build:
+    returncode: int
+    output: str
+    seconds: float
+
+    def tail(self, lines: int = 40) -> str:
+        text = strip_ansi(self.output)
+        warnings = [line for line in text.splitlines()
+                    if "WARNING" in line or "ERROR" in line or "Traceback" in line]
+        # Without Sphinx's progress lines ("reading sources... [ 42%] ..."), which say nothing here.
+        tail = [line for line in text.splitlines() if not PROGRESS_RE.match(line)][-lines:]
+        return ("warnings and errors:\n" + "\n".join(warnings[:80]) + "\n\n" if warnings else "") + \
+            f"last {len(tail)} lines of the build output:\n" + "\n".join(tail)
+
+
+def build_book(root: Path) -> Build:
+    """``jupyter-book build <repo> -W -n --keep-going --all`` with this interpreter's jupyter-book.
+
+    ``--all`` re-reads every page: Sphinx does not re-read an unchanged page, so an incremental
+    build would not repeat a warning that a previous build already reported.
+    """
+    env = dict(os.environ)
+    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
+    command = [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; sys.exit(main())",
+               "build", str(root), "-W", "-n", "--keep-going", "--all"]
+    start = time.perf_counter()
+    try:
+        done = subprocess.run(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                              text=True, errors="replace", timeout=BUILD_TIMEOUT_S)
+        result = Build(done.returncode, done.stdout, time.perf_counter() - start)
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+        result = Build(-1, out + f"\n(build killed after {BUILD_TIMEOUT_S} s)", time.perf_counter() - start)
+    print(f"\n[book] build: exit status {result.returncode} in {result.seconds:.1f} s", file=sys.stderr)
+    return result
+
+
+def built_notebook(html_dir: Path, toc_page: TocPage) -> Optional[dict]:
+    """The notebook as the build saw it (its copy in ``_build/html/_sources``, so that it matches the
+    page even when the notebook was rewritten since), else as it is in the repository."""
+    if not toc_page.is_notebook:
+        return None
+    for copy in (html_dir / "_sources" / (toc_page.docname + ".ipynb"), html_dir / "_sources" / (toc_page.docname + ".ipynb.txt")):
+        if copy.is_file():
+            try:
+                return read_notebook(copy)
+            except ValueError:
+                break
+    return read_notebook(toc_page.source)

@@ -20,6 +20,16 @@ def _seeded_torch():
 
 
 @pytest.fixture(scope="session")
+def build():
+    """The book built once per session (``jupyter-book build . -W -n --keep-going --all``), for
+    ``test_book_html.py`` and ``test_book_browser.py``: a ``book_browser_helpers.Build``."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import book_browser_helpers
+
+    return book_browser_helpers.build_book(Path(__file__).resolve().parent.parent)
+
+
+@pytest.fixture(scope="session")
 def mnist():
     """(train, test) MNIST splits, loaded once per test session."""
     from lenet.data import load_mnist

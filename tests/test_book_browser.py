@@ -1,20 +1,14 @@
-"""The HTML book in a real browser: build it, serve it, open every page in headless Chromium.
+"""The HTML book in a real browser: serve the built book, open every page in headless Chromium.
 
-The book is built once for this module (``jupyter-book build . -W -n --keep-going --all`` into
+The book is built once per session (``jupyter-book build . -W -n --keep-going --all`` into
 ``_build/html``), served on 127.0.0.1, and every page of ``_toc.yml`` (plus ``index.html``) is
 opened once, with every request that would leave 127.0.0.1 blocked and recorded. What is seen is
 collected as a list of problems (page, kind, detail); each test below asserts one kind of
 problem and lists every instance of it:
 
-* ``test_book_builds``                    the build succeeds with no warning (``-W -n``): this is what
-  checks that every page of ``_toc.yml`` exists, that every cross-reference and link between pages
-  resolves (nitpicky mode) and, through the book's offline-assets extension, that no page loads an
-  asset from outside the book;
-* ``test_launch_links_point_at_the_notebook``  (static HTML, no browser) the Colab and Binder launch
-  buttons and the Colab badge open ``github/OWNER/REPO/blob/BRANCH/<notebook>.ipynb``;
-* ``test_live_pages_stay_light``          (static HTML) no chapter page weighs more than 5 MB.
-
-The browser checks what only a running page shows:
+What only a running page shows; the build itself and what can be read from its HTML files are
+checked by ``tests/test_book_html.py`` (the build is made once per session, by the ``build``
+fixture of ``conftest.py``):
 
 * ``test_no_javascript_errors``           no uncaught exception, no ``console.error``;
 * ``test_images_and_local_files_load``    every ``<img>`` decodes (a natural width), no request for a
@@ -38,9 +32,6 @@ runs).
 
 from __future__ import annotations
 
-import os
-import re
-import subprocess
 import sys
 import time
 import urllib.parse
@@ -67,62 +58,11 @@ ALLOWED_EXTERNAL_URLS: Dict[str, str] = {}
 # Pages for the screenshots: this chapter if it is built and shows a figure, else the first that does.
 FIGURE_PAGE = "notebooks/02_convolution"
 
-BUILD_TIMEOUT_S = 1800
 PAGE_TIMEOUT_MS = 30_000
 CONCURRENT_PAGES = 4  # tabs loading at once
 WIDGET_TIMEOUT_MS = 10_000
 MATHJAX_TIMEOUT_MS = 15_000
 VIEWPORT = {"width": 1280, "height": 900}
-PROGRESS_RE = re.compile(r"^(reading sources|writing output|copying images|copying assets|copying static files|"
-                         r"copying extra files)\.\.\.|^$")
-
-
-# --------------------------------------------------------------------------- the build
-
-
-@dataclass
-class Build:
-    returncode: int
-    output: str
-    seconds: float
-
-    def tail(self, lines: int = 40) -> str:
-        text = bb.strip_ansi(self.output)
-        warnings = [line for line in text.splitlines()
-                    if "WARNING" in line or "ERROR" in line or "Traceback" in line]
-        # Without Sphinx's progress lines ("reading sources... [ 42%] ..."), which say nothing here.
-        tail = [line for line in text.splitlines() if not PROGRESS_RE.match(line)][-lines:]
-        return ("warnings and errors:\n" + "\n".join(warnings[:80]) + "\n\n" if warnings else "") + \
-            f"last {len(tail)} lines of the build output:\n" + "\n".join(tail)
-
-
-@pytest.fixture(scope="module")
-def build() -> Build:
-    """``jupyter-book build <repo> -W -n --keep-going --all`` with this interpreter's jupyter-book.
-
-    ``--all`` re-reads every page: Sphinx does not re-read an unchanged page, so an incremental
-    build would not repeat a warning that a previous build already reported.
-    """
-    env = dict(os.environ)
-    env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    command = [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; sys.exit(main())",
-               "build", str(ROOT), "-W", "-n", "--keep-going", "--all"]
-    start = time.perf_counter()
-    try:
-        done = subprocess.run(command, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", timeout=BUILD_TIMEOUT_S)
-        result = Build(done.returncode, done.stdout, time.perf_counter() - start)
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        result = Build(-1, out + f"\n(build killed after {BUILD_TIMEOUT_S} s)", time.perf_counter() - start)
-    print(f"\n[book browser] build: exit status {result.returncode} in {result.seconds:.1f} s", file=sys.stderr)
-    return result
-
-
-def test_book_builds(build):
-    if build.returncode != 0:
-        pytest.fail(f"`jupyter-book build . -W -n --keep-going --all` failed (exit status {build.returncode}, "
-                    f"{build.seconds:.0f} s).\n\n{build.tail()}", pytrace=False)
 
 
 # --------------------------------------------------------------------------- the browser pass
@@ -366,7 +306,7 @@ def _check_page(page, report: Report, toc_page: bb.TocPage, screenshots: List[st
         _screenshot(page, report, toc_page, wanted)
     _check_images(report, label, info)
     _check_math(report, label, info)
-    notebook = _built_notebook(toc_page)
+    notebook = bb.built_notebook(HTML, toc_page)
     models = bb.notebook_widget_models(notebook) if notebook else {}
     has_widgets = bool(models) or info["widgetState"] > 0 or info["widgetViews"] > 0
     if has_widgets:
@@ -376,20 +316,6 @@ def _check_page(page, report: Report, toc_page: bb.TocPage, screenshots: List[st
         if not hint.startswith(report.base) and hint not in ALLOWED_EXTERNAL_URLS:
             report.add("external request", label, f"<link> resource hint to {hint}")
     return {"figure": info["figureImages"] > 0, "widgets": has_widgets and info["widgetViews"] > 0}
-
-
-def _built_notebook(toc_page: bb.TocPage) -> Optional[dict]:
-    """The notebook as the build saw it (its copy in ``_build/html/_sources``, so that it matches the
-    page even when the notebook was rewritten since), else as it is in the repository."""
-    if not toc_page.is_notebook:
-        return None
-    for copy in (HTML / "_sources" / (toc_page.docname + ".ipynb"), HTML / "_sources" / (toc_page.docname + ".ipynb.txt")):
-        if copy.is_file():
-            try:
-                return bb.read_notebook(copy)
-            except ValueError:
-                break
-    return bb.read_notebook(toc_page.source)
 
 
 def _check_images(report: Report, label: str, info: dict) -> None:
@@ -436,40 +362,6 @@ def _check_widgets(page, report: Report, label: str, info: dict, models: Dict[st
                        f"{WIDGET_TIMEOUT_MS // 1000} s)")
         elif view["width"] <= 0 or view["height"] <= 0:
             report.add("widget", label, f"{what} rendered with size {view['width']:.0f}x{view['height']:.0f}")
-
-
-def _launch_problems(config: dict, toc_page: bb.TocPage, page_html: str, notebook: dict) -> List[bb.Problem]:
-    """What is wrong with the launch buttons and Colab badges of one built notebook page (static HTML)."""
-    label = toc_page.html
-    try:
-        repo = bb.repository(config)
-    except ValueError as exc:
-        return [bb.Problem("launch link", label, str(exc))]
-    problems = []
-    buttons = config.get("launch_buttons") or {}
-    expected = bb.expected_colab_url(repo, toc_page.docname)
-    hrefs = bb.html_hrefs(page_html)
-    for service, key, want in (
-        ("Colab", "colab_url", lambda base: bb.expected_colab_url(repo, toc_page.docname, base)),
-        ("Binder", "binderhub_url", lambda base: bb.expected_binder_url(
-            repo, toc_page.docname, base, str(buttons.get("notebook_interface") or "classic"))),
-    ):
-        base = str(buttons.get(key) or "")
-        if not base:
-            if service == "Colab":
-                problems.append(bb.Problem("launch link", label, "no Colab launch button: launch_buttons.colab_url is not set in _config.yml"))
-            continue
-        found = [h for h in hrefs if h.startswith(base.rstrip("/") + "/")]
-        if not found:
-            problems.append(bb.Problem("launch link", label, f"no {service} launch button although launch_buttons.{key} is set"))
-        for href in found:
-            if href != want(base):
-                problems.append(bb.Problem("launch link", label, f"a {service} link opens {href}, expected {want(base)}"))
-    for target in bb.notebook_badge_targets(notebook):
-        if target != expected:
-            problems.append(bb.Problem("launch link", label, f"the Colab badge of the notebook's first cell opens {target}, "
-                                       f"expected {expected} (run `python scripts/colab.py`)"))
-    return problems
 
 
 def _check_solutions(page, report: Report, label: str) -> None:
@@ -576,19 +468,6 @@ def test_solutions_fold_and_open(report):
     _assert_none(report, "exercise solutions that are not folded or do not open", "solution toggle")
 
 
-def test_launch_links_point_at_the_notebook(build):
-    """Static HTML: every notebook page's Colab and Binder links, and its notebook's badge, open that notebook."""
-    config = bb.read_config(ROOT)
-    problems = []
-    for toc_page in bb.toc_pages(ROOT):
-        if toc_page.is_notebook and (HTML / toc_page.html).is_file():
-            page_html = (HTML / toc_page.html).read_text(encoding="utf-8", errors="replace")
-            problems += _launch_problems(config, toc_page, page_html, _built_notebook(toc_page))
-    if problems:
-        pytest.fail(bb.format_problems(problems, "Colab/Binder launch buttons and Colab badges with the wrong target"),
-                    pytrace=False)
-
-
 def test_widgets_render(report):
     _assert_none(report, "widget outputs that render as nothing", "widget")
 
@@ -628,7 +507,6 @@ def test_screenshots(report):
 
 LIVE_PAGES = {"kernel-explorer": "notebooks/02_convolution.html", "pooling-explorer": "notebooks/03_pooling.html",
               "digit-pad": ["notebooks/06_lenet5_1998.html", "notebooks/07_modern_lenet5.html"]}
-MAX_PAGE_BYTES = 5_000_000
 
 
 @pytest.fixture(scope="module")
@@ -816,23 +694,3 @@ def test_live_digit_pad_reads_like_pytorch(offline, html):
             assert text.endswith(f"reads {want_digit}"), text
     page.close()
     assert not problems and not external, (problems, external)
-
-
-def test_live_pages_stay_light(build):
-    """The largest chapter page, with everything it loads from the book, stays under 5 MB; the
-    widget state (the live parts, weights included) is what the widgets add."""
-    import re as _re
-
-    sizes = {}
-    for html in sorted((HTML / "notebooks").glob("*.html")):
-        text = html.read_text(errors="replace")
-        images = sum((html.parent / src).stat().st_size for src in set(_re.findall(r'<img[^>]+src="([^"#?]+)"', text))
-                     if (html.parent / src).is_file())
-        state = sum(len(m) for m in _re.findall(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
-                                                text, _re.S))
-        sizes[html.name] = (html.stat().st_size + images, state)
-    for name, (total, state) in sizes.items():
-        print(f"[book browser] {name}: {total / 1e6:.2f} MB with its images, {state / 1e6:.2f} MB of widget state",
-              file=sys.stderr)
-    biggest = max(sizes, key=lambda n: sizes[n][0])
-    assert sizes[biggest][0] < MAX_PAGE_BYTES, f"{biggest} weighs {sizes[biggest][0] / 1e6:.2f} MB"
