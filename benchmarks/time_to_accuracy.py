@@ -45,6 +45,7 @@ sys.path.insert(0, str(ROOT))
 from lenet.data import fetch_mnist, load_mnist  # noqa: E402
 from lenet.recipes import fast_config, gpu_settings  # noqa: E402
 from lenet.records import machine_info  # noqa: E402
+from lenet.report import process_parts  # noqa: E402
 from lenet.train import TrainConfig, evaluate, make_loaders, resolve_device, retain_freed_memory, train  # noqa: E402
 
 SOURCE_SCRIPT = Path(__file__).with_name("source_script.py")
@@ -214,7 +215,7 @@ def markdown_table(results: dict) -> str:
     if "fast" in p:
         pf = p["fast"]
         rows.append(_row(f"(b) `python -m lenet train --fast`, whole process ({recipe}), {pf['runs']} seeds", pf))
-        parts = {k: statistics.median(r[k] for r in pf["per_seed"]) for k in ("startup_s", "data_s", "train_s", "other_s")}
+        parts = process_parts(results)
         rows.append(f"| (b), where the time goes (medians): start-up and imports {parts['startup_s']:.2f} s, "
                     f"data {parts['data_s']:.2f} s, training {parts['train_s']:.2f} s, optimiser set-up, evaluation "
                     f"of both sets and saving {parts['other_s']:.2f} s | | | | |")

@@ -10,6 +10,7 @@ notebook can save or adjust them; no text inside a figure is anything but ASCII.
 from __future__ import annotations
 
 import math
+import statistics
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import matplotlib.pyplot as plt
@@ -455,6 +456,47 @@ def ablation_table(rows: Sequence[Mapping]) -> str:
                            "beyond the noise?"], cells, right=(1, 3, 4))
 
 
+#: The parts of a whole ``python -m lenet train --fast`` process, as ``benchmarks/time_to_accuracy.py``
+#: measures them (``--process-seeds``), and how the book names them.
+PROCESS_PARTS = {"startup_s": "start-up and imports", "data_s": "data", "train_s": "training",
+                 "other_s": "optimiser, evaluation and saving"}
+
+
+def process_parts(benchmark: Mapping) -> Dict[str, float]:
+    """Median seconds of each part (:data:`PROCESS_PARTS`) of the fast recipe's whole processes in
+    a run of ``benchmarks/time_to_accuracy.py`` (:func:`lenet.records.load_benchmark`).
+
+    Chapters: 7.
+    """
+    runs = benchmark["process"]["fast"]["per_seed"]
+    return {key: statistics.median(r[key] for r in runs) for key in PROCESS_PARTS}
+
+
+def plot_process_times(benchmark: Mapping, ax=None):
+    """The source script's whole process against the fast recipe's, as bars in seconds, the fast
+    one split into its parts (:func:`process_parts`, medians over the seeds).
+
+    Chapters: 7.
+    """
+    proc = benchmark["process"]
+    parts = process_parts(benchmark)
+    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(10, 2.6))
+    ax.barh(1, proc["source"]["median_s"], color="0.65")
+    ax.text(proc["source"]["median_s"], 1, f" {proc['source']['median_s']:.1f} s", va="center")
+    left = 0.0
+    for i, (key, label) in enumerate(PROCESS_PARTS.items()):
+        ax.barh(0, parts[key], left=left, color=f"C{i}", label=f"{label} {parts[key]:.2f} s")
+        left += parts[key]
+    ax.text(left, 0, f" {left:.1f} s", va="center")
+    ax.set_yticks([0, 1], ["python -m lenet train --fast", "the source's script"])
+    ax.set_xlim(0, 1.12 * proc["source"]["median_s"])
+    ax.set_xlabel("seconds for the whole process (median over the runs)")
+    ax.set_title(f"{benchmark['device']}: {proc['ratio']:.1f} times faster")
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False, title="the fast process")
+    fig.tight_layout()
+    return fig
+
+
 def plot_results(records, ax=None, labels=None):
     """Test error against training time (log scale), one point per record, one colour per run.
 
@@ -485,4 +527,5 @@ __all__ = [
     "plot_squash", "plot_f6_states", "plot_map_loss", "plot_history", "confusion_matrix", "most_confused",
     "plot_confusion_matrix", "misclassified", "plot_misclassified", "plot_predictions", "plot_records_by_epoch",
     "markdown_table", "error_cell", "group_runs", "runs_table", "noise", "ablation_rows", "ablation_table", "plot_results",
+    "PROCESS_PARTS", "process_parts", "plot_process_times",
 ]
