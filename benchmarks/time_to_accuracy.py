@@ -244,9 +244,8 @@ def verdict(results: dict) -> str:
              f"in this process and as whole processes: worst {100 * min(accs):.2f}%, mean {100 * statistics.mean(accs):.2f}%)."]
     p = results.get("process", {})
     if "ratio" in p:
-        runs = p["fast"]["per_seed"]
-        train = statistics.median(r["train_s"] for r in runs)
-        rest = statistics.median(r["wall_s"] - r["train_s"] for r in runs)
+        train = process_parts(results)["train_s"]
+        rest = statistics.median(r["wall_s"] - r["train_s"] for r in p["fast"]["per_seed"])
         budget = p["source"]["median_s"] / 20
         epochs = results["fast"]["config"]["epochs"]
         floor = (f" A process that only imports torch takes {p['import_torch_s']:.2f} s, and one of the recipe's "
@@ -330,7 +329,6 @@ def main(argv=None) -> int:
         if process:
             process["import_torch_s"] = time_import_torch()
             print(f"python -c 'import torch': {process['import_torch_s']:.2f} s", flush=True)
-        if process:
             results["process"] = process
 
     if device.type == "cuda":  # warm-up: one-time CUDA init and torch.compile, reported apart

@@ -431,7 +431,10 @@ def load_idx_dataset(directory: PathLike, split: str = "train", cache: bool = Tr
                 f"{directory}: {name} (or {name}.gz) is missing; the directory must hold the four IDX files "
                 f"{', '.join(MNIST_MD5)}"
             )
-    key = [[p.name, p.stat().st_size, p.stat().st_mtime_ns] for p in paths.values()]
+    key = []
+    for path in paths.values():
+        stat = path.stat()
+        key.append([path.name, stat.st_size, stat.st_mtime_ns])
     cache_file = directory / TENSOR_CACHE_DIR / f"{split}.pt"
     if cache and cache_file.is_file():
         try:

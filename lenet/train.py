@@ -75,8 +75,8 @@ class TrainConfig:
     normalization: Optional[str] = None
     train_subset: Optional[int] = None
     test_subset: Optional[int] = None
-    #: Images per evaluation batch (the fast recipe takes the size that evaluates fastest on a CPU,
-    #: recipes.FAST_EVAL_BATCH; on a GPU, gpu_settings takes the test set at once).
+    #: Images per evaluation batch (the fast recipe takes one of the sizes that evaluate fastest on
+    #: a CPU, recipes.FAST_EVAL_BATCH; on a GPU, gpu_settings takes the test set at once).
     eval_batch_size: int = 2000
     eval_every: int = 1
     channels_last: bool = False

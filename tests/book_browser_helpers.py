@@ -459,8 +459,6 @@ PROGRESS_RE = re.compile(r"^(reading sources|writing output|copying images|copyi
                          r"copying extra files)\.\.\.|^$")
 
 
-
-
 @dataclass
 class Build:
     returncode: int
