@@ -12,7 +12,7 @@ before any test error was looked at: the smallest mu whose first pass trains on 
 least ``--floor`` validation accuracy): mu bounds the step at eta/mu, so the smallest mu that is
 stable keeps the largest steps.
 
-Then, at that mu, how mu goes on after pass 1 (``lenet.train.MU_SCHEDULES``): held (the paper)
+Then, at that mu, how mu goes on after pass 1 (``lenet.sdlm.MU_SCHEDULES``): held (the paper)
 or falling with eta, so that eta/mu stays where pass 1 put it (a mu large enough for the first
 steps is far above the curvatures of a trained network, and would leave it nearly plain SGD).
 Each trains the full 20 passes on the same split, for ``--schedule-seeds`` seeds; the rule
@@ -32,7 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lenet.data import load_mnist, validation_split  # noqa: E402
 from lenet.recipes import SDLM_BATCH, sdlm_config  # noqa: E402
-from lenet.train import MU_SCHEDULES, train  # noqa: E402
+from lenet.sdlm import MU_SCHEDULES  # noqa: E402
+from lenet.train import Runtime, train  # noqa: E402
 
 #: The candidate values of mu, from the paper's 0.02 up.
 CANDIDATES = (0.02, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -63,10 +64,10 @@ def main(argv=None) -> int:
     for mu in CANDIDATES:
         accs, times = [], []
         for seed in range(args.seeds):
-            cfg = sdlm_config(mu=mu, seed=seed, device=args.device, progress=False)
-            _, hist = train(cfg, data=(fit_split, val_split), stop_after=1)
+            cfg = sdlm_config(mu=mu, seed=seed)
+            _, hist = train(cfg, Runtime(device=args.device, progress=False), data=(fit_split, val_split), stop_after=1)
             accs.append(100 * hist.epochs[0]["test_acc"])
-            times.append(hist.wall_s)
+            times.append(hist.train_s)
         row = {"mu": mu, "batch_size": SDLM_BATCH, "val_acc": accs, "mean_val_acc": statistics.mean(accs),
                "min_val_acc": min(accs), "mean_s": statistics.mean(times)}
         rows.append(row)
@@ -79,8 +80,8 @@ def main(argv=None) -> int:
         for mu_schedule in MU_SCHEDULES:
             accs = []
             for seed in range(args.schedule_seeds):
-                cfg = sdlm_config(mu=chosen["mu"], mu_schedule=mu_schedule, seed=seed, device=args.device, progress=False)
-                _, hist = train(cfg, data=(fit_split, val_split))
+                cfg = sdlm_config(mu=chosen["mu"], mu_schedule=mu_schedule, seed=seed)
+                _, hist = train(cfg, Runtime(device=args.device, progress=False), data=(fit_split, val_split))
                 accs.append(100 * hist.test_acc)
             schedules.append({"mu_schedule": mu_schedule, "mu": chosen["mu"], "val_acc": accs, "mean_val_acc": statistics.mean(accs)})
             print(f"mu {chosen['mu']:g}, {mu_schedule}: validation after {cfg.epochs} passes "

@@ -24,9 +24,9 @@ import torch.nn.functional as F
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lenet.models import LeNet5Modern  # noqa: E402
-from lenet.records import machine_info  # noqa: E402
+from lenet.machine import machine_info  # noqa: E402
 from lenet.step import autocast  # noqa: E402
-from lenet.train import retain_freed_memory  # noqa: E402
+from lenet.cli import retain_freed_memory  # noqa: E402
 
 VARIANTS = {  # name: (forward, channels_last, fused Adam, bf16 autocast)
     "tutorial order, contiguous": ("as_written", False, False, False),
@@ -84,7 +84,7 @@ def main(argv=None) -> int:
                 opt.step()
             best[name] = min(best[name], (time.perf_counter() - t0) / args.steps)
     machine = machine_info("cpu")
-    device = f"CPU ({machine['name']}, {machine['cpu_capability']}, {torch.get_num_threads()} threads)"
+    device = f"CPU ({machine['hardware']}, {machine['cpu_capability']}, {torch.get_num_threads()} threads)"
     print(f"{device}, torch {torch.__version__}, batch {args.batch_size}")
     baseline = best["tutorial order, contiguous"]
     for name, s in best.items():

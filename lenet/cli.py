@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
 import json
 import re
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
-from typing import List, Optional
+from typing import List, Optional, Tuple
+
+from .checkpoints import CheckpointError, load_checkpoint
+from .data import (ChecksumError, DatasetNotFoundError, IDXError, Split, describe, fetch_mnist, load_dataset_dir,
+                   load_mnist, verify_mnist)
+from .machine import resolve_device
+from .models import MODELS, get_model
+from .recipes import (BOOK_RUNS, TARGET_ACC, book_run, classic_config, classic_default_config, fast_config, gpu_settings,
+                      sdlm_config, source_config)
+from .recording import record_run
+from .records import RecordError, default_results_dir, ensure_writable, load_records, record_path
+from .summary import format_table, layer_table
+from .train import OPTIMIZERS, SCHEDULES, Runtime, eval_loader, evaluate
 
 
 class CLIError(Exception):
@@ -38,16 +53,49 @@ def _positive_float(text: str) -> float:
     return value
 
 
+def _fraction_or_percent(text: str) -> float:
+    """An accuracy as a fraction: '0.99' and '99' both give 0.99."""
+    value = _positive_float(text)
+    if value > 100:
+        raise argparse.ArgumentTypeError(f"expected an accuracy in (0, 1] or a percentage in (1, 100], got {value}")
+    return value / 100.0 if value > 1 else value
+
+
+def retain_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 << 30) -> bool:
+    """Ask the C library's allocator to keep the memory a training step frees, for the next step.
+
+    Every step allocates and frees the same large tensors (a batch of 256 through conv1 alone is
+    4.8 MB). glibc's ``malloc`` serves blocks that large with ``mmap`` and gives them back to the
+    system when they are freed, so each step page-faults its memory in again; on the book's 2-core
+    machine that made the training of a fresh process markedly slower (``benchmarks/RESULTS.md``
+    compares the two). ``mallopt(M_MMAP_THRESHOLD)`` keeps blocks up to ``mmap_threshold`` on the
+    heap and ``mallopt(M_TRIM_THRESHOLD)`` keeps up to ``trim_threshold`` freed bytes there; this is
+    what PyTorch's CPU performance guide gets by switching to jemalloc or tcmalloc. It changes no
+    number a run computes. Process-wide, so only the command line (``train`` and ``record``) and the
+    benchmarks call it, never an import. Returns False where there is no glibc (macOS, Windows,
+    musl), which is then left as it is.
+
+    Chapters: none (the package and its command line use it).
+    """
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
+    return bool(mallopt(m_mmap_threshold, int(mmap_threshold)) and mallopt(m_trim_threshold, int(trim_threshold)))
+
+
 class _Parser(argparse.ArgumentParser):
     def error(self, message: str) -> None:  # one clear line, no usage dump
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """Chapters: none (the package and its command line use it)."""
-    from .models import MODELS
-    from .train import OPTIMIZERS, SCHEDULES
+    """The parser of ``python -m lenet``.
 
+    Chapters: none (the package and its command line use it).
+    """
     p = _Parser(prog="python -m lenet", description="LeNet-5 course book: data, model tables, training, evaluation.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -78,17 +126,20 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--schedule", choices=SCHEDULES)
     t.add_argument("--device", default="auto", help="auto (CUDA if available), cpu, cuda, cuda:N")
     t.add_argument("--seed", type=int, default=0)
-    t.add_argument("--target-acc", type=_positive_float, default=99.0, help="test accuracy whose time is reported (percent or fraction)")
+    t.add_argument("--target-acc", type=_fraction_or_percent, default=TARGET_ACC,
+                   help="test accuracy whose time is reported: a fraction (0.99) or a percentage (99)")
     t.add_argument("--train-subset", type=_positive_int, help="train on the first N training images only")
     t.add_argument("--data-dir", type=Path, help="a directory holding the four IDX files (raw or .gz) under their standard names")
     t.add_argument("--out", type=Path, default=Path("runs/latest"), help="directory for checkpoint.pt and record.json")
     t.add_argument("--compile", action="store_true", help="torch.compile the model")
     t.add_argument("--amp", action="store_true", help="bf16 autocast where the hardware computes in bf16 (CUDA from Ampere on, CPUs with AMX)")
     t.add_argument("--channels-last", action="store_true")
-    t.add_argument("--cuda-graph", action="store_true", help="replay each training step as a CUDA graph (Adam only)")
+    t.add_argument("--cuda-graph", action="store_true", help="replay each training step as a CUDA graph (Adam and SDLM)")
     t.add_argument("--fast", action="store_true",
-                   help="the fast recipe (lenet.recipes.fast_config: 2 epochs, batch 256, one-cycle); on CUDA with "
-                        "bf16 and CUDA graphs; the options given override it")
+                   help="the fast recipe (lenet.recipes.fast_config); on CUDA with what lenet.recipes.gpu_settings "
+                        "adds; the options given override it")
+    t.add_argument("--train-set", action="store_true",
+                   help="also read the whole training set with the final weights (the record's train_set_acc)")
     t.add_argument("--quiet", action="store_true", help="no progress bars or per-epoch lines")
 
     r = sub.add_parser("record", help="train the book's runs and write their records under results/",
@@ -111,19 +162,7 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def _device(name: str):
-    """The torch device for ``--device``, with one clear line for a name torch does not know."""
-    from .train import resolve_device
-
-    try:
-        return resolve_device(name)
-    except RuntimeError as exc:
-        raise CLIError(f"unknown device {name!r} ({exc}); use auto, cpu, cuda or cuda:N") from None
-
-
-def _load_data(data_dir: Optional[Path]):
-    from .data import load_dataset_dir, load_mnist
-
+def _load_data(data_dir: Optional[Path]) -> Tuple[Split, Split]:
     if data_dir is None:
         return load_mnist("train"), load_mnist("test")
     if not data_dir.is_dir():
@@ -132,8 +171,6 @@ def _load_data(data_dir: Optional[Path]):
 
 
 def _cmd_data(args) -> int:
-    from .data import describe, fetch_mnist, verify_mnist
-
     directory = fetch_mnist(args.data_dir)
     verify_mnist(directory)
     print(describe(directory))
@@ -141,9 +178,6 @@ def _cmd_data(args) -> int:
 
 
 def _cmd_summary(args) -> int:
-    from .models import get_model
-    from .summary import format_table, layer_table
-
     model = get_model(args.model)
     rows = layer_table(model)
     if args.json:
@@ -154,59 +188,55 @@ def _cmd_summary(args) -> int:
 
 
 def _cmd_train(args) -> int:
-    from dataclasses import replace
-
     started = time.perf_counter()
-
-    from .recipes import classic_config, classic_default_config, fast_config, gpu_settings, sdlm_config, source_config
-    from .records import RecordError, ensure_writable, record_run
-
-    try:  # the recipe, then the options the user gave, validated once by TrainConfig
-        device = _device(args.device)
-        if args.fast and args.model != "modern":
-            raise ValueError("--fast is the modern model's recipe; leave out --model classic, or --fast")
-        if args.fast:
-            recipe = fast_config(**gpu_settings(device, compile=False))  # --compile adds it: it pays on long runs only
-        elif args.model == "classic" and args.optimizer is None:
-            recipe = classic_default_config()
-        elif args.model == "classic":
-            recipe = sdlm_config() if args.optimizer == "sdlm" else classic_config()
-        else:
-            recipe = source_config(args.optimizer or "adam")
-        chosen = {k: getattr(args, k) for k in ("epochs", "batch_size", "optimizer", "lr", "schedule", "mu", "distortions")
-                  if getattr(args, k) is not None}
-        if "optimizer" in chosen and "lr" not in chosen and chosen["optimizer"] != recipe.optimizer:
-            chosen["lr"] = None  # the optimiser's own default
-        if args.fast and "epochs" in chosen:
-            chosen["eval_every"] = chosen["epochs"]
-        flags = {k: True for k in ("compile", "amp", "channels_last", "cuda_graph") if getattr(args, k)}
-        config = replace(recipe, **chosen, **flags, seed=args.seed, device=args.device, target_acc=args.target_acc,
-                         train_subset=args.train_subset, progress=not args.quiet)
-        ensure_writable(args.out)
-    except (ValueError, RecordError) as exc:
-        raise CLIError(str(exc)) from None
-    from .train import retain_freed_memory
-
+    device = resolve_device(args.device)
+    if args.fast and args.model != "modern":
+        raise ValueError("--fast is the modern model's recipe; leave out --model classic, or --fast")
+    if args.fast:
+        recipe = fast_config()
+    elif args.model == "classic" and args.optimizer is None:
+        recipe = classic_default_config()
+    elif args.model == "classic":
+        recipe = sdlm_config() if args.optimizer == "sdlm" else classic_config()
+    else:
+        recipe = source_config(args.optimizer or "adam")
+    # the recipe, then the options the user gave, checked once by TrainConfig
+    chosen = {k: getattr(args, k) for k in ("epochs", "batch_size", "optimizer", "lr", "schedule", "mu", "distortions")
+              if getattr(args, k) is not None}
+    if "optimizer" in chosen and "lr" not in chosen and chosen["optimizer"] != recipe.optimizer:
+        chosen["lr"] = None  # the optimiser's own default
+    if args.fast and "epochs" in chosen:
+        chosen["eval_every"] = chosen["epochs"]
+    config = recipe.replace(**chosen, channels_last=recipe.channels_last or args.channels_last, seed=args.seed,
+                            target_acc=args.target_acc, train_subset=args.train_subset)
+    settings = {**gpu_settings(device, config), **{k: True for k in ("compile", "amp", "cuda_graph") if getattr(args, k)}}
+    runtime = Runtime(device=str(device), progress=not args.quiet, **settings)
+    runtime.check(config)
+    ensure_writable(args.out)
     retain_freed_memory()
     t_data = time.perf_counter()
     data = _load_data(args.data_dir)
     data_s = time.perf_counter() - t_data
     name = re.sub(r"[^a-z0-9_.-]+", "-", args.out.resolve().name.lower()).strip("-.") or "run"
-    record = record_run(name, config, data, run="cli", record_file=args.out / "record.json")
+    timings: dict = {}
+    record = record_run(name, config, data, runtime, run="cli", record_file=args.out / "record.json",
+                        train_set=args.train_set, timings=timings)
     result = {
         "model": config.model,
         "test_acc": record.test_acc,
         "epochs": record.epochs,
-        "wall_s": round(record.train_s, 3),
         "time_to_target_s": None if record.final["time_to_target_s"] is None else round(record.final["time_to_target_s"], 3),
-        "target_acc": config.target_fraction,
-        "device": record.device,
+        "target_acc": config.target_acc,
+        "hardware": record.hardware,
         "checkpoint": str(args.out / "checkpoint.pt"),
         "record": str(args.out / "record.json"),
-        # where the process's time went, after the imports (benchmarks/time_to_accuracy.py --process):
-        # reading the data; the whole run (training, evaluating, saving; record_run); all of this command
+        # where the command's time went (benchmarks/time_to_accuracy.py splits a whole process with it):
+        # reading the data; building the optimiser, its schedule and the step; training; reading the
+        # test set during training; reading the training set with the final weights (--train-set);
+        # saving the checkpoint and the record; the whole run (record_run); all of this command
         "data_s": round(data_s, 3),
-        "run_s": round(record.wall_s, 3),
+        **{key: round(value, 3) for key, value in timings.items()},
+        "run_s": round(record.run_s, 3),
         "command_s": round(time.perf_counter() - started, 3),
     }
     print(json.dumps(result))
@@ -214,17 +244,9 @@ def _cmd_train(args) -> int:
 
 
 def _cmd_record(args) -> int:
-    from dataclasses import replace
-
-    from .recipes import BOOK_RUNS, book_run, gpu_settings
-    from .records import default_results_dir, ensure_writable, load_records, record_path, record_run
-
     directory = args.out if args.out is not None else default_results_dir()
-    try:
-        runs = [book_run(n) for n in args.runs] if args.runs else list(BOOK_RUNS)
-        device = _device(args.device)
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
+    runs = [book_run(n) for n in args.runs] if args.runs else list(BOOK_RUNS)
+    device = resolve_device(args.device)
     suffix = "-cuda" if device.type == "cuda" else ""
     if args.list:
         have = {r.name for r in load_records(directory)}
@@ -234,8 +256,6 @@ def _cmd_record(args) -> int:
                   f"{sum(n in have for n in names)}/{len(names)} recorded  {run.title}")
         return 0
     ensure_writable(directory)
-    from .train import retain_freed_memory
-
     retain_freed_memory()
     todo = []
     for run in runs:
@@ -245,29 +265,21 @@ def _cmd_record(args) -> int:
                 todo.append((run, seed, name))
     data = _load_data(args.data_dir)
     for i, (run, seed, name) in enumerate(todo, 1):
-        config = replace(run.make(seed), device=str(device), progress=False)
-        if run.gpu_flags:
-            config = replace(config, **gpu_settings(device, compile=False))
-        record = record_run(name, config, data, directory, run=run.name, title=run.title, chapter=run.chapter,
+        config = run.make(seed)
+        runtime = Runtime(device=str(device), progress=False, **gpu_settings(device, config))
+        record = record_run(name, config, data, runtime, directory, run=run.name, title=run.title, chapter=run.chapter,
                             notes=run.notes, checkpoint=seed in run.checkpoint_seeds)
         print(f"[{i}/{len(todo)}] {name}: test error {record.test_error:.2%}, {record.epochs} epochs, "
-              f"{record.train_s:.1f} s training, {record.wall_s:.1f} s in all, on {record.device}", flush=True)
+              f"{record.train_s:.1f} s training, {record.run_s:.1f} s in all, on {record.hardware}", flush=True)
     return 0
 
 
 def _cmd_eval(args) -> int:
-    from .train import TrainConfig, evaluate, load_checkpoint, make_loaders
-
-    try:
-        device = _device(args.device)
-    except ValueError as exc:
-        raise CLIError(str(exc)) from None
+    device = resolve_device(args.device)
     model, payload = load_checkpoint(args.checkpoint, map_location=device)
     model.to(device)
-    config = TrainConfig.from_dict(payload["config"])
-    train_split, test_split = _load_data(args.data_dir)
-    _, test_loader = make_loaders(config, train_split.subset(1), test_split, device)
-    loss, acc = evaluate(model, test_loader)
+    _, test_split = _load_data(args.data_dir)
+    loss, acc = evaluate(model, eval_loader(payload["config"], test_split, device))
     print(json.dumps({"model": payload["model"], "test_acc": acc, "test_loss": loss, "n": len(test_split)}))
     return 0
 
@@ -277,10 +289,6 @@ def main(argv: Optional[List[str]] = None) -> int:
 
     Chapters: none (the package and its command line use it).
     """
-    from .data import ChecksumError, DatasetNotFoundError, IDXError
-    from .records import RecordError
-    from .train import CheckpointError
-
     args = build_parser().parse_args(argv)
     handlers = {"data": _cmd_data, "summary": _cmd_summary, "train": _cmd_train, "eval": _cmd_eval, "record": _cmd_record}
     try:

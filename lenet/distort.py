@@ -114,12 +114,12 @@ class DistortedLoader(DeviceLoader):
             idx = order[b * self.batch_size: (b + 1) * self.batch_size]
             image, copy = idx % n, idx // n
             x = self.transform(self.images[image])
-            warped = copy > 0
-            if bool(warped.any()):
-                rows = (copy[warped] - 1) * n + image[warped]
-                x = x.clone()
-                x[warped] = distort(x[warped], self.params[rows])
-            yield x, self.labels[image]
+            # every pattern of the batch is warped (an original with some copy's parameters) and
+            # the originals then keep their own pixels: no test on the device's data, so nothing
+            # waits for the GPU, and each warped pattern is exactly what warping it alone gives
+            rows = (copy - 1).clamp(min=0) * n + image
+            warped = distort(x, self.params[rows])
+            yield torch.where((copy > 0).view(-1, 1, 1, 1), warped, x), self.labels[image]
 
 
 def examples(split: Split, transform: Callable[[torch.Tensor], torch.Tensor], n: int = 8, copies: int = 7,

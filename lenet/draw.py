@@ -33,10 +33,13 @@ MNIST is about 2-3 pixels wide.
 from __future__ import annotations
 
 import math
-from typing import Dict, NamedTuple, Optional, Sequence, Union
+from typing import NamedTuple, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
+
+from .inference import input_transform
+from .models import evaluating, unwrap
 
 
 #: Characters read as background and as light ink (half intensity); any other is full ink.
@@ -241,15 +244,12 @@ def prepare(drawing: Union[str, torch.Tensor, Sequence]) -> torch.Tensor:
 def classify_drawing(model: torch.nn.Module, drawing, normalization: Optional[str] = None) -> Prediction:
     """Prepare ``drawing`` with :func:`prepare` and classify it with ``model`` (chapter 7).
 
-    The image is normalised as the model was trained (:func:`lenet.train.input_transform`: the
+    The image is normalised as the model was trained (:func:`lenet.inference.input_transform`: the
     ``normalization`` given, else the one a checkpoint or :func:`lenet.train.build_model`
     recorded on the model, else the model class's default).
 
     Chapters: 7.
     """
-    from .models import evaluating, unwrap
-    from .train import input_transform
-
     base = unwrap(model)
     image = prepare(drawing)
     transform = input_transform(base, normalization)
@@ -262,39 +262,7 @@ def classify_drawing(model: torch.nn.Module, drawing, normalization: Optional[st
     return Prediction(digit, out, probs, image)
 
 
-def layer_outputs(model: torch.nn.Module, x: torch.Tensor) -> Dict[str, torch.Tensor]:
-    """Every layer's output for a prepared input batch ``x`` (chapter 7's drawing pad shows them):
-    for the 1998 network C1, S2, C3, S4, C5, F6 (after the squashing function) and the RBF
-    penalties, ``output``; for the modern one conv1, pool1, conv2, pool2 (after max pooling and
-    ReLU), fc1, fc2 (after ReLU) and the logits, ``fc3``. The names are those of the front end
-    (``lenet/js/digit_pad.js``), which the browser tests compare with these.
-    Chapters: 6.
-    """
-    from .models import LeNet5Classic, unwrap
-
-    m = unwrap(model)
-    out: Dict[str, torch.Tensor] = {}
-    with torch.no_grad():
-        if isinstance(m, LeNet5Classic):
-            out["C1"] = a = m.squash(m.C1(x))
-            out["S2"] = a = m.S2(a)
-            out["C3"] = a = m.squash(m.C3(a))
-            out["S4"] = a = m.S4(a)
-            out["C5"] = a = torch.flatten(m.squash(m.C5(a)), 1)
-            out["F6"] = a = m.squash(m.F6(a))
-            out["output"] = m.output(a)
-        else:
-            out["conv1"] = a = m.conv1(x)
-            out["pool1"] = a = torch.relu(m.pool1(a))
-            out["conv2"] = a = m.conv2(a)
-            out["pool2"] = a = torch.relu(m.pool2(a))
-            out["fc1"] = a = torch.relu(m.fc1(torch.flatten(a, 1)))
-            out["fc2"] = a = torch.relu(m.fc2(a))
-            out["fc3"] = m.fc3(a)
-    return out
-
-
 __all__ = [
     "BACKGROUND_CHARS", "LIGHT_CHARS", "parse_ascii", "stroke_width", "to_mnist", "to_ascii", "Prediction",
-    "prepare", "classify_drawing", "layer_outputs", "BOX", "FIELD", "STROKE_PX", "BLUR_SIGMA",
+    "prepare", "classify_drawing", "BOX", "FIELD", "STROKE_PX", "BLUR_SIGMA",
 ]

@@ -29,7 +29,9 @@ import torch.nn.functional as F
 from .c3 import C3_TABLE
 from .data import normalize_paper
 from .kernels import conv_output_size
+from .pooling import ScaledTanh
 from .rbf import DIGIT_BITMAPS, map_loss
+from .sdlm import scaled_tanh_slope
 
 
 class NotImplementedYet(NotImplementedError):
@@ -335,9 +337,6 @@ def check_f6_curvature(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], 
 
     Chapters: 6.
     """
-    from .pooling import ScaledTanh
-    from .sdlm import scaled_tanh_slope
-
     g = _gen(seed)
     f = ScaledTanh()
 

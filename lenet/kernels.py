@@ -16,9 +16,11 @@ from __future__ import annotations
 import math
 from typing import Dict, Tuple, Union
 
+import matplotlib.image as mpimg
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib import cbook
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -186,11 +188,7 @@ def sample_photo(size: int = 256) -> torch.Tensor:
 
     Chapters: 2.
     """
-    from matplotlib import cbook
-
     with cbook.get_sample_data("grace_hopper.jpg") as fh:
-        import matplotlib.image as mpimg
-
         rgb = np.asarray(mpimg.imread(fh, format="jpg"), dtype=np.float32)
     if rgb.max() > 1.0:
         rgb = rgb / 255.0

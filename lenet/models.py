@@ -30,10 +30,11 @@ class LeNet5Modern(nn.Module):
     fc2 120->84 -> ReLU -> fc3 84->10 logits. 61,706 parameters. Attribute names match the
     tutorial's, so its ``state_dict`` loads unchanged.
 
-    ``forward`` applies each max-pool *before* its ReLU. The function is the same, bit for bit:
-    ReLU is monotonic, so ``max(relu(a), relu(b)) == relu(max(a, b))``, and the gradients agree
-    too. It is only cheaper: the ReLU then runs on a quarter of the values. ``forward_as_written``
-    keeps the tutorial's order for comparison; a test checks that the two agree exactly.
+    :meth:`forward_layers` is the whole network, and :meth:`forward` returns its last layer. It
+    applies each max-pool *before* its ReLU. The function is the same, bit for bit: ReLU is
+    monotonic, so ``max(relu(a), relu(b)) == relu(max(a, b))``, and the gradients agree too. It
+    is only cheaper: the ReLU then runs on a quarter of the values. ``forward_as_written`` keeps
+    the tutorial's order for comparison; a test checks that the two agree exactly.
 
     Shape: (N, 1, 28, 28) -> (N, 10).
 
@@ -54,24 +55,31 @@ class LeNet5Modern(nn.Module):
         self.fc2 = nn.Linear(120, 84)
         self.fc3 = nn.Linear(84, 10)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward_layers(self, x: torch.Tensor, pool_first: bool = True) -> Dict[str, torch.Tensor]:
+        """Every layer's output for a batch ``x``, by name: the whole network, one line a layer.
+
+        ``conv1`` and ``conv2`` are the convolutions' weighted sums; ``pool1`` and ``pool2`` the
+        pooled maps after the ReLU; ``fc1`` and ``fc2`` after their ReLU; ``fc3`` the logits.
+        ``pool_first=False`` computes each block in the tutorial's order, ``pool(relu(conv))``,
+        instead of ``relu(pool(conv))``: the same numbers.
+        """
         _check_input(x, self.input_size, type(self).__name__)
-        x = torch.relu(self.pool1(self.conv1(x)))  # pool, then ReLU: same values, 4x fewer ReLUs
-        x = torch.relu(self.pool2(self.conv2(x)))
-        return self._head(x)
+        out: Dict[str, torch.Tensor] = {}
+        out["conv1"] = self.conv1(x)
+        out["pool1"] = _relu_pool(out["conv1"], self.pool1, pool_first)
+        out["conv2"] = self.conv2(out["pool1"])
+        out["pool2"] = _relu_pool(out["conv2"], self.pool2, pool_first)
+        out["fc1"] = torch.relu(self.fc1(torch.flatten(out["pool2"], 1)))
+        out["fc2"] = torch.relu(self.fc2(out["fc1"]))
+        out["fc3"] = self.fc3(out["fc2"])
+        return out
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.forward_layers(x)["fc3"]
 
     def forward_as_written(self, x: torch.Tensor) -> torch.Tensor:
         """The tutorial's order, ``pool(relu(conv(x)))``; equal to :meth:`forward`."""
-        _check_input(x, self.input_size, type(self).__name__)
-        x = self.pool1(torch.relu(self.conv1(x)))
-        x = self.pool2(torch.relu(self.conv2(x)))
-        return self._head(x)
-
-    def _head(self, x: torch.Tensor) -> torch.Tensor:
-        x = torch.flatten(x, 1)
-        x = torch.relu(self.fc1(x))
-        x = torch.relu(self.fc2(x))
-        return self.fc3(x)
+        return self.forward_layers(x, pool_first=False)["fc3"]
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Cross-entropy on the logits, as in the tutorial (``nn.CrossEntropyLoss``)."""
@@ -151,18 +159,32 @@ class LeNet5Classic(nn.Module):
             elif isinstance(layer, (Subsampling, SparseConv2d)):
                 layer.reset_parameters()
 
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """The 84-dimensional state of F6, which the RBF layer compares with the digit bitmaps."""
+    def forward_layers(self, x: torch.Tensor) -> Dict[str, torch.Tensor]:
+        """Every layer's output for a batch ``x``, by name: the whole network, one line a layer.
+
+        ``C1``, ``S2``, ``C3``, ``S4``, ``C5`` and ``F6`` are the layers' outputs (after the
+        squashing function f; C5 flattened to (N, 120)), ``output`` the RBF penalties (or logits).
+        The weighted sums that f squashes are kept too, as ``C1 sum``, ``C3 sum``, ``C5 sum`` and
+        ``F6 sum`` (the paper's :math:`a_i`, Eq. 5): SDLM's curvature sweep needs them.
+        """
         _check_input(x, self.input_size, type(self).__name__)
-        x = self.squash(self.C1(x))
-        x = self.S2(x)
-        x = self.squash(self.C3(x))
-        x = self.S4(x)
-        x = self.squash(self.C5(x))
-        return self.squash(self.F6(torch.flatten(x, 1)))
+        f = self.squash
+        out: Dict[str, torch.Tensor] = {}
+        out["C1 sum"] = self.C1(x)
+        out["C1"] = f(out["C1 sum"])
+        out["S2"] = self.S2(out["C1"])
+        out["C3 sum"] = self.C3(out["S2"])
+        out["C3"] = f(out["C3 sum"])
+        out["S4"] = self.S4(out["C3"])
+        out["C5 sum"] = torch.flatten(self.C5(out["S4"]), 1)
+        out["C5"] = f(out["C5 sum"])
+        out["F6 sum"] = self.F6(out["C5"])
+        out["F6"] = f(out["F6 sum"])
+        out["output"] = self.output(out["F6"])
+        return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.output(self.features(x))
+        return self.forward_layers(x)["output"]
 
     def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """The MAP criterion, Eq. (9) of the paper, on the RBF penalties (cross-entropy on the
@@ -174,6 +196,10 @@ class LeNet5Classic(nn.Module):
     def classify(self, output: torch.Tensor) -> torch.Tensor:
         """The digit with the smallest penalty (the largest logit with ``output="linear"``)."""
         return output.argmax(dim=1) if self.options["output"] == "linear" else output.argmin(dim=1)
+
+
+def _relu_pool(x: torch.Tensor, pool: nn.Module, pool_first: bool) -> torch.Tensor:
+    return torch.relu(pool(x)) if pool_first else pool(torch.relu(x))
 
 
 def _check_input(x: torch.Tensor, size: int, who: str) -> None:

@@ -22,6 +22,12 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
+#: The squashing function's amplitude A and slope S (LeCun et al. 1998, Eq. 6 and Appendix A):
+#: f(a) = A tanh(S a), chosen so that f(1) = 1 and f(-1) = -1.
+SQUASH_AMPLITUDE = 1.7159
+SQUASH_SLOPE = 2.0 / 3.0
+
+
 def _check_4d(x: torch.Tensor, what: str) -> None:
     if x.ndim != 4:
         raise ValueError(f"{what} expects a 4-D input (N, C, H, W), got shape {tuple(x.shape)}")
@@ -71,7 +77,7 @@ class ScaledTanh(nn.Module):
     Chapters: 3, 5.
     """
 
-    def __init__(self, amplitude: float = 1.7159, slope: float = 2.0 / 3.0) -> None:
+    def __init__(self, amplitude: float = SQUASH_AMPLITUDE, slope: float = SQUASH_SLOPE) -> None:
         super().__init__()
         self.amplitude = amplitude
         self.slope = slope
@@ -150,4 +156,4 @@ def subsampling_loops(x: torch.Tensor, coefficient: torch.Tensor, bias: torch.Te
     return out
 
 
-__all__ = ["pool2d_loops", "pool2d_vectorized", "ScaledTanh", "Subsampling", "subsampling_loops"]
+__all__ = ["SQUASH_AMPLITUDE", "SQUASH_SLOPE", "pool2d_loops", "pool2d_vectorized", "ScaledTanh", "Subsampling", "subsampling_loops"]

@@ -9,7 +9,7 @@ run records (:mod:`lenet.records`) all build their configurations here.
 * :func:`source_config` -- the source tutorial's experiment (chapter 7): 10 epochs, batch 64,
   Adam 1e-3 or SGD 0.01 with momentum 0.9, pixels in [0, 1];
 * :func:`fast_config` -- the book's fast recipe for the modern network (chapter 7);
-* :func:`gpu_settings` -- what the fast recipe adds on a CUDA GPU;
+* :func:`gpu_settings` -- what a run of the book adds on a CUDA GPU (its :class:`lenet.train.Runtime`);
 * :data:`BOOK_RUNS` -- every run the book records (``python -m lenet record``), with its seeds,
   including the ablation of chapter 8 (:data:`ABLATION_STEPS`).
 
@@ -24,10 +24,13 @@ from typing import Any, Callable, Dict, Tuple, Union
 
 import torch
 
-from .train import TrainConfig
+from .sdlm import ETA, MU
+from .train import GRAPH_OPTIMIZERS, TrainConfig
 
+#: The test accuracy whose time the book's runs report.
+TARGET_ACC = 0.99
 #: The fast recipe's settings (see :func:`fast_config`).
-FAST_EPOCHS = 2
+FAST_EPOCHS = 3
 FAST_BATCH = 256
 FAST_LR = 1e-2
 FAST_BETAS = (0.7, 0.9)
@@ -47,7 +50,8 @@ def classic_config(**overrides: Any) -> TrainConfig:
 
     Chapters: 6.
     """
-    return _config(dict(model="classic", epochs=20, batch_size=32, optimizer="adam", lr=1e-3, schedule="paper"), overrides)
+    return _config(dict(model="classic", epochs=20, batch_size=32, optimizer="adam", lr=1e-3, schedule="paper",
+                        target_acc=TARGET_ACC), overrides)
 
 
 #: The book's mini-batch SDLM (chapter 6): batches of :data:`SDLM_BATCH`, each pattern's step
@@ -71,7 +75,7 @@ def sdlm_config(**overrides: Any) -> TrainConfig:
 
     Chapters: none (the package and its command line use it).
     """
-    return classic_config(**{"optimizer": "sdlm", "lr": 5e-4, "batch_size": SDLM_BATCH, "mu": SDLM_MU,
+    return classic_config(**{"optimizer": "sdlm", "lr": ETA, "batch_size": SDLM_BATCH, "mu": SDLM_MU,
                              "mu_schedule": SDLM_MU_SCHEDULE, **overrides})
 
 
@@ -95,8 +99,6 @@ def paper_sdlm_config(**overrides: Any) -> TrainConfig:
 
     Chapters: none (the package and its command line use it).
     """
-    from .sdlm import MU
-
     return sdlm_config(**{"batch_size": 1, "mu": MU, "mu_schedule": "constant", **overrides})
 
 
@@ -107,7 +109,7 @@ def source_config(optimizer: str = "adam", **overrides: Any) -> TrainConfig:
     Chapters: 7.
     """
     return _config(dict(model="modern", epochs=10, batch_size=64, optimizer=optimizer, lr=None, schedule="constant",
-                        normalization="unit"), overrides)
+                        normalization="unit", target_acc=TARGET_ACC), overrides)
 
 
 def fast_config(**overrides: Any) -> TrainConfig:
@@ -122,21 +124,24 @@ def fast_config(**overrides: Any) -> TrainConfig:
     """
     return _config(dict(model="modern", epochs=FAST_EPOCHS, batch_size=FAST_BATCH, optimizer="adam", lr=FAST_LR,
                         betas=FAST_BETAS, schedule="onecycle", normalization="meanstd", eval_every=FAST_EPOCHS,
-                        eval_batch_size=FAST_EVAL_BATCH, target_acc=99.0, channels_last=True), overrides)
+                        eval_batch_size=FAST_EVAL_BATCH, target_acc=TARGET_ACC, channels_last=True), overrides)
 
 
-def gpu_settings(device: Union[str, torch.device], compile: bool = True) -> Dict[str, Any]:
-    """What the fast recipe adds on a CUDA GPU (chapter 7's optional section): bf16 autocast,
-    ``torch.compile`` (unless ``compile=False``: compiling takes longer than a 2-epoch run, so it
-    pays only when a process trains many times, as the benchmark does) and the whole step
-    recorded as a CUDA graph (:class:`lenet.step.TrainStep`), test set in one batch. Nothing on a
-    CPU, where compiling made a step slower (``benchmarks/RESULTS.md``).
+def gpu_settings(device: Union[str, torch.device], config: TrainConfig, compile: bool = False) -> Dict[str, Any]:
+    """What a run of ``config`` adds on a CUDA GPU, as :class:`lenet.train.Runtime` settings (none on
+    a CPU): the whole training step recorded once and replayed as a CUDA graph
+    (:class:`lenet.step.TrainStep`) when the optimiser allows it (Adam and SDLM, not SGD), bf16
+    autocast for the modern network (the 1998 one measured no faster with it), and
+    ``torch.compile`` when ``compile`` is asked for: compiling takes longer than a short run, so it
+    pays only when a process trains many times, as the benchmark does. The one place that says
+    what a GPU run changes: the command line, ``python -m lenet record``, the chapters and the
+    benchmark all use it.
 
     Chapters: 7.
     """
     if torch.device(device).type != "cuda":
         return {}
-    return dict(amp=True, compile=compile, cuda_graph=True, eval_batch_size=10_000)
+    return dict(cuda_graph=config.optimizer in GRAPH_OPTIMIZERS, amp=config.model == "modern", compile=compile)
 
 
 # --------------------------------------------------------------------------- the book's runs
@@ -180,7 +185,6 @@ class BookRun:
     seeds: Tuple[int, ...]
     checkpoint_seeds: Tuple[int, ...] = (0,)
     notes: str = ""
-    gpu_flags: bool = False  # on a GPU, add gpu_settings (the fast recipe)
 
     def record_name(self, seed: int) -> str:
         return f"{self.name}-s{seed}"
@@ -188,34 +192,34 @@ class BookRun:
 
 BOOK_RUNS: Tuple[BookRun, ...] = (
     BookRun("classic-1998", "1998 LeNet-5, 20 passes (paper's schedule)", "6",
-            lambda s: classic_config(seed=s, target_acc=99.0), (0, 1, 2),
+            lambda s: classic_config(seed=s), (0, 1, 2),
             notes="LeNet5Classic, MAP loss, Adam with the paper's learning-rate steps, batch 32, no distortions"),
     BookRun("modern-source-adam", "modern LeNet-5, the source's Adam run", "7",
-            lambda s: source_config("adam", seed=s, target_acc=99.0), (0, 1, 2),
+            lambda s: source_config("adam", seed=s), (0, 1, 2),
             notes="the source's experiment: 10 epochs, batch 64, Adam 0.001"),
     BookRun("modern-source-sgd", "modern LeNet-5, the source's SGD run", "7",
-            lambda s: source_config("sgd", seed=s, target_acc=99.0), (0, 1, 2),
+            lambda s: source_config("sgd", seed=s), (0, 1, 2),
             notes="the source's experiment: 10 epochs, batch 64, SGD 0.01 with momentum 0.9"),
     BookRun("modern-fast", "modern LeNet-5, the fast recipe", "7",
-            lambda s: fast_config(seed=s), tuple(range(10)), gpu_flags=True,
+            lambda s: fast_config(seed=s), tuple(range(10)),
             notes="2 epochs, batch 256, one-cycle to 0.01, Adam betas (0.7, 0.9), standardised inputs"),
     BookRun("classic-sdlm", "1998 LeNet-5, SDLM, 20 passes (the paper's method)", "6",
-            lambda s: sdlm_config(seed=s, target_acc=99.0), (0, 1, 2),
+            lambda s: sdlm_config(seed=s), (0, 1, 2),
             notes="LeNet5Classic, MAP loss, SDLM in batches of 32, mu 2 falling with eta, the paper's eta steps, no distortions"),
     BookRun("classic-sdlm-distorted", "1998 LeNet-5, SDLM with distortions, 20 passes", "6",
-            lambda s: sdlm_config(seed=s, target_acc=99.0, distortions=SDLM_DISTORTIONS), (0, 1, 2),
+            lambda s: sdlm_config(seed=s, distortions=SDLM_DISTORTIONS), (0, 1, 2),
             notes="as classic-sdlm, each pass adding one new distorted copy of every training image"),
     BookRun("sdlm-pass-paper", "SDLM as the paper gives it: per pattern, mu 0.02, one pass", "6",
-            lambda s: paper_sdlm_config(seed=s, epochs=1), (0,), checkpoint_seeds=(),
+            lambda s: paper_sdlm_config(seed=s, epochs=1, target_acc=None), (0,), checkpoint_seeds=(),
             notes="the paper's method and constants, one pass"),
     BookRun("sdlm-pass-pattern", "SDLM per pattern, mu 0.2, one pass", "6",
-            lambda s: paper_sdlm_config(seed=s, epochs=1, mu=0.2), (0,), checkpoint_seeds=(),
+            lambda s: paper_sdlm_config(seed=s, epochs=1, mu=0.2, target_acc=None), (0,), checkpoint_seeds=(),
             notes="the paper's per-pattern updates with mu ten times the paper's, one pass"),
     BookRun("sdlm-pass-batch", "SDLM in batches of 32, mu 2, one pass", "6",
-            lambda s: sdlm_config(seed=s, epochs=1), (0,), checkpoint_seeds=(),
+            lambda s: sdlm_config(seed=s, epochs=1, target_acc=None), (0,), checkpoint_seeds=(),
             notes="the book's mini-batch SDLM, one pass"),
 ) + tuple(
-    BookRun(name, title, "8", (lambda s, o=options: ablation_config(o, seed=s, target_acc=99.0)), (0, 1, 2),
+    BookRun(name, title, "8", (lambda s, o=options: ablation_config(o, seed=s)), (0, 1, 2),
             notes="ablation step: LeNet5Classic(" + ", ".join(f"{k}={v!r}" for k, v in options.items()) + ")")
     for name, title, options in ABLATION_STEPS
 )
@@ -234,5 +238,5 @@ def book_run(name: str) -> BookRun:
 
 __all__ = ["classic_config", "sdlm_config", "paper_sdlm_config", "SDLM_BATCH", "SDLM_MU", "SDLM_MU_SCHEDULE", "SDLM_DISTORTIONS", "CLASSIC_DEFAULT",
            "classic_default_config", "source_config", "fast_config", "gpu_settings",
-           "FAST_EPOCHS", "FAST_BATCH", "FAST_LR", "FAST_BETAS",
+           "TARGET_ACC", "FAST_EPOCHS", "FAST_BATCH", "FAST_LR", "FAST_BETAS", "FAST_EVAL_BATCH",
            "ABLATION_STEPS", "ablation_config", "BookRun", "BOOK_RUNS", "book_run"]

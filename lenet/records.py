@@ -1,47 +1,45 @@
 """Run records: one JSON file per training run, the one format for every run the book stores.
 
 A :class:`Record` holds everything needed to trust a number quoted from a run and to check it
-again: the configuration, the per-epoch history (training loss and accuracy, test accuracy,
-time), the final metrics, the training loss of each of the first steps, the machine (CPU or GPU
-name, threads, torch version), the wall time, a hash of the training code it ran and, where a
-chapter needs the trained weights, the path of its checkpoint.
+again: what the run is (its :class:`lenet.train.TrainConfig`) and how it ran (its
+:class:`lenet.train.Runtime`, kept apart), the per-epoch history (training loss and accuracy, test
+accuracy, time), the final metrics, the training loss of each of the first steps, the machine
+(device, hardware, threads, torch version), the time the whole run took, a hash of the training
+code it ran and, where a chapter needs the trained weights, the path of its checkpoint.
 
-The book's runs (:data:`lenet.recipes.BOOK_RUNS`) are made by one command,
-``python -m lenet record``, and kept under ``results/`` (checkpoints in
-``results/checkpoints/``); ``python -m lenet train`` writes the same record beside its checkpoint.
-:func:`replay` re-runs the start of a recorded run and :func:`compare` says whether it matches:
-bit for bit where this machine computes exactly as the recording one did, else within
-:data:`PREFIX_RTOL` over the first :data:`PREFIX_STEPS` steps (training is chaotic: tiny rounding
-differences grow step after step, so later steps of another machine's run differ visibly).
-``tests/test_records.py`` replays every record.
+This module stores and reads records; :mod:`lenet.recording` makes them (``python -m lenet
+record``, ``python -m lenet train``) and replays them (``tests/test_records.py``). The book's
+runs (:data:`lenet.recipes.BOOK_RUNS`) are kept under ``results/`` (checkpoints in
+``results/checkpoints/``).
 
 Where the records live (:func:`default_results_dir`): ``$LENET_RESULTS_DIR`` when set; else the
 ``results/`` folder of the book's repository when ``lenet`` is imported from a checkout of it;
 else the copy installed with the package (``pip install`` puts ``results/`` into ``lenet/results``,
 so the chapters find the records on Colab too).
+
+Formats: ``lenet-record/2`` is written; ``lenet-record/1`` files (the first format, which kept
+how a run ran inside its configuration, called the whole run's time ``wall_s`` and the hardware
+``name``) are read through :func:`from_v1`.
 """
 
 from __future__ import annotations
 
 import ast
-import contextlib
 import hashlib
 import json
 import math
 import os
-import platform
 import re
-import time
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Union
 
 import torch
 import torch.nn as nn
 
-from .data import Split, atomic_write
-from .models import count_parameters, unwrap
+from .checkpoints import config_from_v1, load_checkpoint
+from .data import atomic_write
+from .train import TrainConfig
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -49,16 +47,13 @@ PathLike = Union[str, "os.PathLike[str]"]
 RESULTS_DIR_ENV = "LENET_RESULTS_DIR"
 
 #: Version tag written in every record.
-RECORD_FORMAT = "lenet-record/1"
+RECORD_FORMAT = "lenet-record/2"
+#: The first format, read through :func:`from_v1`.
+RECORD_FORMAT_V1 = "lenet-record/1"
 
 #: The modules whose source the code hash covers: everything a training run executes.
 TRAINING_MODULES = ("c3.py", "data.py", "distort.py", "models.py", "pooling.py", "rbf.py", "recipes.py", "sdlm.py", "step.py",
                     "train.py")
-
-#: A replay on a machine that rounds differently must agree over this many first steps...
-PREFIX_STEPS = 10
-#: ... to this relative tolerance (the spread measured between thread counts and instruction sets).
-PREFIX_RTOL = 1e-4
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -74,14 +69,16 @@ class RecordError(ValueError):
 class Record:
     """One training run, as the book stores it (see the module docstring).
 
-    ``history`` has one dict per epoch: ``epoch``, ``lr``, ``train_loss`` and ``train_acc`` (running
-    means over the epoch, in training mode), ``test_loss`` and ``test_acc`` (``None`` where the test
-    set was not evaluated), ``train_s`` (training time so far) and ``elapsed_s``. ``final`` holds
-    ``test_acc``, ``test_loss``, ``train_s`` (training time, evaluation excluded), ``total_s``,
+    ``config`` is the run's :class:`lenet.train.TrainConfig` and ``runtime`` the settings of its
+    :class:`lenet.train.Runtime` that change how it computes (``amp``, ``compile``,
+    ``cuda_graph``), as dicts. ``history`` has one dict per epoch (see
+    :class:`lenet.train.History`). ``final`` holds ``test_acc``, ``test_loss``, ``train_s``
+    (training time, evaluation excluded), ``fit_s`` (all of :func:`lenet.train.fit`),
     ``time_to_target_s``, ``epochs_to_target`` and ``target_acc``, and the final weights' loss and
     accuracy on the whole training set in evaluation mode, ``train_set_loss`` and
-    ``train_set_acc``. ``wall_s`` is the whole run from the loaded data on: batching, training,
-    evaluation, saving. Accuracies are fractions (0.99 is 99%).
+    ``train_set_acc``. ``run_s`` is the whole run from the loaded data on: batching, training,
+    evaluation, saving. ``machine`` is :func:`lenet.machine.machine_info`. Accuracies are fractions
+    (0.99 is 99%), times seconds.
 
     Chapters: none (the package and its command line use it).
     """
@@ -93,8 +90,9 @@ class Record:
     history: List[Dict[str, Any]]
     final: Dict[str, Any]
     machine: Dict[str, Any]
-    wall_s: float
+    run_s: float
     code_hash: str
+    runtime: Dict[str, Any] = field(default_factory=dict)
     run: str = ""
     title: str = ""
     chapter: str = ""
@@ -155,9 +153,9 @@ class Record:
         return self.machine["device"] == "cuda"
 
     @property
-    def device(self) -> str:
+    def hardware(self) -> str:
         """The CPU or GPU the run trained on."""
-        return str(self.machine.get("name", self.machine["device"]))
+        return str(self.machine.get("hardware", self.machine["device"]))
 
     def column(self, key: str) -> List[Optional[float]]:
         """One value per epoch: ``record.column("test_acc")``."""
@@ -168,9 +166,12 @@ class Record:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "Record":
-        """Build a record from a dict; unknown keys are ignored, missing required ones refused."""
+        """Build a record from a dict (either format); unknown keys are ignored, missing required
+        ones refused."""
         if not isinstance(d, dict):
             raise RecordError(f"a record must be a JSON object, got {type(d).__name__}")
+        if d.get("format") == RECORD_FORMAT_V1:
+            d = from_v1(d)
         required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
         missing = [k for k in required if k not in d]
         if missing:
@@ -178,11 +179,28 @@ class Record:
         known = {f.name for f in fields(cls)}
         return cls(**{k: v for k, v in d.items() if k in known})
 
-    def train_config(self):
+    def train_config(self) -> TrainConfig:
         """The run's :class:`lenet.train.TrainConfig`."""
-        from .train import TrainConfig
-
         return TrainConfig.from_dict(self.config)
+
+
+def from_v1(d: Dict[str, Any]) -> Dict[str, Any]:
+    """A record of the first format (``lenet-record/1``) as a dict of the current one: the GPU
+    settings leave the configuration for ``runtime``, the target accuracy becomes a fraction,
+    ``wall_s`` becomes ``run_s``, ``final.total_s`` becomes ``fit_s`` and ``machine.name``
+    becomes ``machine.hardware``.
+
+    Chapters: none (the package and its command line use it).
+    """
+    config = d.get("config", {})
+    final = {("fit_s" if k == "total_s" else k): v for k, v in d.get("final", {}).items()}
+    machine = {("hardware" if k == "name" else k): v for k, v in d.get("machine", {}).items()}
+    out = {k: v for k, v in d.items() if k not in ("wall_s", "config", "final", "machine", "format")}
+    out.update(config=config_from_v1(config), final=final, machine=machine, format=RECORD_FORMAT,
+               runtime={k: bool(config.get(k, False)) for k in ("amp", "compile", "cuda_graph")})
+    if "wall_s" in d:
+        out["run_s"] = d["wall_s"]
+    return out
 
 
 # --------------------------------------------------------------------------- provenance
@@ -206,36 +224,6 @@ def code_hash() -> str:
                 node.body = body[1:] or [ast.Pass()]
         h.update(name.encode() + b"\0" + ast.dump(tree).encode() + b"\0")
     return h.hexdigest()[:16]
-
-
-def _cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def machine_info(device: Union[str, torch.device] = "cpu") -> Dict[str, Any]:
-    """Where a run happens: ``device`` ('cpu' or 'cuda'), ``name`` (CPU model or GPU name), the
-    CPU, its thread count and vector instruction set as torch uses them, torch and Python versions.
-
-    Chapters: none (the package and its command line use it).
-    """
-    device = torch.device(device)
-    info = {
-        "device": device.type,
-        "name": torch.cuda.get_device_name(device) if device.type == "cuda" else _cpu_name(),
-        "cpu": _cpu_name(),
-        "threads": torch.get_num_threads(),
-        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
-        "torch": torch.__version__,
-        "python": platform.python_version(),
-        "platform": platform.platform(terse=True),
-    }
-    return info
 
 
 # --------------------------------------------------------------------------- storage
@@ -341,86 +329,12 @@ def load_model(record: Record, directory: Optional[PathLike] = None, map_locatio
 
     Chapters: 6, 7, 8.
     """
-    from .train import load_checkpoint
-
     if not record.checkpoint:
         raise RecordError(f"{record.name} keeps no checkpoint: only the seeds in its book run's checkpoint_seeds "
                           f"(lenet.recipes.BOOK_RUNS) keep their weights; load seed {record.run}-s0 instead")
     base = Path(directory if directory is not None else default_results_dir())
     model, _ = load_checkpoint(base / record.checkpoint, map_location=map_location)
     return model.eval()
-
-
-# --------------------------------------------------------------------------- making records
-
-
-def make_record(name: str, model: nn.Module, config: Any, history: Any, *, wall_s: float,
-                train_set: Optional[Tuple[float, float]] = None, run: str = "", title: str = "",
-                chapter: str = "", notes: str = "", checkpoint: Optional[str] = None,
-                device: Union[str, torch.device, None] = None) -> Record:
-    """A :class:`Record` of a finished run: the trained ``model``, its
-    :class:`lenet.train.TrainConfig` and :class:`lenet.train.History`, the run's ``wall_s`` and,
-    optionally, ``train_set`` = (loss, accuracy) of the final weights on the training set.
-
-    Chapters: none (the package and its command line use it).
-    """
-    if history.test_acc is None:
-        raise RecordError(f"{name}: the history has no test accuracy (was a test set given?)")
-    last = next(e for e in reversed(history.epochs) if e.get("test_acc") is not None)
-    final = {
-        "test_acc": float(history.test_acc),
-        "test_loss": float(last["test_loss"]),
-        "train_s": float(history.wall_s),
-        "total_s": float(history.total_s),
-        "time_to_target_s": history.time_to_target_s,
-        "epochs_to_target": history.epochs_to_target,
-        "target_acc": config.target_fraction,
-        "train_set_loss": None if train_set is None else float(train_set[0]),
-        "train_set_acc": None if train_set is None else float(train_set[1]),
-    }
-    if device is None:
-        device = next(unwrap(model).parameters()).device
-    return Record(
-        name=name, model=unwrap(model).name, parameters=count_parameters(unwrap(model)),
-        config=json.loads(json.dumps(asdict(config))),  # as it reads back from the file (tuples become lists)
-        history=[dict(e) for e in history.epochs], final=final, machine=machine_info(device), wall_s=float(wall_s),
-        code_hash=code_hash(), run=run or name, title=title, chapter=chapter, notes=notes,
-        step_losses=[float(v) for v in history.step_losses], checkpoint=checkpoint,
-        created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-    )
-
-
-def record_run(name: str, config: Any, data: Tuple[Split, Split], directory: Optional[PathLike] = None,
-               *, run: str = "", title: str = "", chapter: str = "", notes: str = "",
-               checkpoint: bool = True, record_file: Optional[PathLike] = None) -> Record:
-    """Train ``config`` on ``data`` = (train, test), evaluate the final weights on both sets, save
-    the checkpoint (``<directory>/checkpoints/<name>.pt``, or beside ``record_file``) and the record;
-    return the record. The output location is checked to be writable before training starts.
-
-    Chapters: none (the package and its command line use it).
-    """
-    from .train import evaluate, make_loaders, resolve_device, save_checkpoint, train
-
-    directory = Path(directory if directory is not None else default_results_dir())
-    out = Path(record_file) if record_file is not None else record_path(name, directory)
-    ckpt_file = (out.parent / "checkpoint.pt") if record_file is not None else directory / "checkpoints" / f"{name}.pt"
-    for folder in {out.parent, ckpt_file.parent} if checkpoint else {out.parent}:
-        ensure_writable(folder)
-    start = time.perf_counter()
-    config.validate()
-    device = resolve_device(config.device)
-    model, history = train(config, data=data)
-    seen = data[0].subset(config.train_subset) if config.train_subset else data[0]
-    _, train_eval = make_loaders(config, seen, seen, device)  # the training images, as a test set is read
-    train_set = evaluate(model, train_eval, config.amp)
-    rel = None
-    if checkpoint:
-        save_checkpoint(ckpt_file, model, config)
-        rel = os.path.relpath(ckpt_file, out.parent)
-    record = make_record(name, model, config, history, wall_s=time.perf_counter() - start, train_set=train_set, run=run,
-                         title=title, chapter=chapter, notes=notes, checkpoint=rel, device=device)
-    save_record(record, path=out)
-    return record
 
 
 def ensure_writable(folder: PathLike) -> Path:
@@ -438,103 +352,6 @@ def ensure_writable(folder: PathLike) -> Path:
     except OSError as exc:
         raise RecordError(f"cannot write to {folder} ({exc.strerror or exc}); choose another directory with --out") from None
     return folder
-
-
-# --------------------------------------------------------------------------- replaying records
-
-
-@contextlib.contextmanager
-def _threads(n: Optional[int]) -> Iterator[None]:
-    old = torch.get_num_threads()
-    if n and n != old:
-        torch.set_num_threads(n)
-    try:
-        yield
-    finally:
-        if torch.get_num_threads() != old:
-            torch.set_num_threads(old)
-
-
-def replay(record: Record, data: Tuple[Split, Split], *, steps: Optional[int] = None, epochs: Optional[int] = None,
-           progress: bool = False):
-    """Re-run the start of ``record`` on the CPU, with the record's thread count: its first
-    ``steps`` steps, or its first ``epochs`` epochs (evaluated as the run evaluated them). The
-    schedule is the full run's, so the replay is an exact prefix of it. Returns the
-    :class:`lenet.train.History`.
-
-    Chapters: 6, 7.
-    """
-    from dataclasses import replace
-
-    from .train import train
-
-    if (steps is None) == (epochs is None):
-        raise ValueError("replay needs exactly one of steps= or epochs=")
-    config = replace(record.train_config(), device="cpu", progress=progress, amp=False, compile=False, cuda_graph=False)
-    with _threads(record.machine.get("threads")):
-        _, history = train(config, data=data, stop_after=epochs, max_steps=steps)
-    return history
-
-
-@dataclass
-class Comparison:
-    """How a replay compares with its record. ``exact`` is True when every compared number is
-    equal bit for bit; ``ok`` when the replay matches (exactly, or within :data:`PREFIX_RTOL` over
-    the first :data:`PREFIX_STEPS` steps where this machine rounds differently).
-
-    Chapters: none (the package and its command line use it).
-    """
-
-    record: str
-    steps: int
-    epochs: int
-    exact: bool
-    ok: bool
-    max_rel_diff: float
-    message: str
-
-
-_EPOCH_KEYS = ("train_loss", "train_acc", "train_samples", "test_loss", "test_acc", "lr")
-
-
-def compare(record: Record, history: Any) -> Comparison:
-    """Compare a :func:`replay` with ``record``: the per-step losses it shares with the record, and
-    the metrics of every epoch it completed.
-
-    Chapters: 6, 7.
-    """
-    got, want = list(history.step_losses), record.step_losses
-    n = min(len(got), len(want))
-    if n == 0:
-        raise RecordError(f"{record.name}: nothing to compare (the record or the replay has no step losses)")
-    rel = [abs(a - b) / max(abs(b), 1e-12) for a, b in zip(got[:n], want[:n])]
-    steps_exact = got[:n] == want[:n]
-    done = [e for e in history.epochs if e["train_samples"] == record.history[e["epoch"] - 1]["train_samples"]]
-    wrong = [(e["epoch"], k) for e in done for k in _EPOCH_KEYS if e.get(k) != record.history[e["epoch"] - 1].get(k)]
-    exact = steps_exact and not wrong
-    prefix = min(n, PREFIX_STEPS)
-    close = max(rel[:prefix]) <= PREFIX_RTOL
-    where = f"{n} steps" + (f" and {len(done)} epoch(s)" if done else "")
-    if exact:
-        message = f"{record.name}: {where} replayed bit for bit"
-    elif steps_exact:  # the same arithmetic, yet other epoch numbers: the record was altered
-        epoch, key = wrong[0]
-        message = (f"{record.name}: the steps replay bit for bit, but epoch {epoch}'s {key} is "
-                   f"{record.history[epoch - 1].get(key)!r} in the record and {done[epoch - 1].get(key)!r} in the replay: "
-                   f"the record was edited by hand; re-make it with `python -m lenet record {record.run}`")
-        close = False
-    elif close:
-        first = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b)
-        message = (f"{record.name}: the first {prefix} steps agree to {max(rel[:prefix]):.1e} (tolerance {PREFIX_RTOL:g}) but "
-                   f"not bit for bit (first difference at step {first + 1}): this machine rounds differently from the one "
-                   f"that made the record ({record.machine.get('cpu')}, {record.machine.get('cpu_capability')}, "
-                   f"{record.machine.get('threads')} threads, torch {record.machine.get('torch')})")
-    else:
-        worst = max(range(prefix), key=lambda i: rel[i])
-        message = (f"{record.name}: step {worst + 1} has loss {got[worst]!r}, the record {want[worst]!r} (relative difference "
-                   f"{rel[worst]:.1e} > {PREFIX_RTOL:g}): the record does not come from this code and configuration; "
-                   f"re-make it with `python -m lenet record {record.run}`")
-    return Comparison(record.name, n, len(done), exact, exact or close, max(rel), message)
 
 
 # --------------------------------------------------------------------------- summaries
@@ -558,8 +375,7 @@ def summarize(records: Sequence[Record]) -> Dict[str, Any]:
 
 
 __all__ = [
-    "RESULTS_DIR_ENV", "RECORD_FORMAT", "TRAINING_MODULES", "PREFIX_STEPS", "PREFIX_RTOL", "Record", "RecordError",
-    "Comparison", "code_hash", "machine_info", "default_results_dir", "load_benchmark", "record_path", "save_record", "load_record",
-    "load_records", "get_record", "load_model", "make_record", "record_run", "ensure_writable", "replay", "compare",
-    "summarize",
+    "RESULTS_DIR_ENV", "RECORD_FORMAT", "RECORD_FORMAT_V1", "TRAINING_MODULES", "Record", "RecordError", "from_v1",
+    "code_hash", "default_results_dir", "load_benchmark", "record_path", "save_record", "load_record", "load_records",
+    "get_record", "load_model", "ensure_writable", "summarize",
 ]

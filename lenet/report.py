@@ -16,9 +16,12 @@ from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
+import torch.nn.functional as F
 
-from .metrics import confusion_matrix, misclassified, most_confused  # noqa: F401 (re-exported: chapters 6, 8)
-from .rbf import DIGIT_BITMAPS, bitmap_distances  # noqa: F401 (re-exported: chapter 5)
+from .metrics import confusion_matrix, misclassified, most_confused
+from .pooling import SQUASH_AMPLITUDE, SQUASH_SLOPE
+from .rbf import DIGIT_BITMAPS, bitmap_distances, map_loss
+from .records import summarize
 from .viz import show_digits
 
 #: The test error of LeNet-5 without distortions reported by LeCun et al. (1998), Sec. III.B.
@@ -113,7 +116,7 @@ def plot_matrix(matrix, ax=None, title: str = "", xlabel: str = "", ylabel: str 
     return fig
 
 
-def plot_squash(amplitude: float = 1.7159, slope: float = 2.0 / 3.0, ax=None):
+def plot_squash(amplitude: float = SQUASH_AMPLITUDE, slope: float = SQUASH_SLOPE, ax=None):
     """The scaled tanh f(a) = A tanh(S a) with its second derivative, and where |f''| peaks
     (Appendix A of the paper: at a = +-1, where f(a) = +-1).
 
@@ -127,7 +130,7 @@ def plot_squash(amplitude: float = 1.7159, slope: float = 2.0 / 3.0, ax=None):
         fig, ax = plt.subplots(figsize=(6.5, 3.6))
     else:
         fig = ax.figure
-    ax.plot(a, f, label="f(a) = 1.7159 tanh(2a/3)")
+    ax.plot(a, f, label=f"f(a) = {amplitude:g} tanh({slope:.3g} a)")
     ax.plot(a, f2, label="f''(a)")
     peak = float(a[torch.argmax(f2.abs() * (a > 0))])
     for s in (-1, 1):
@@ -158,7 +161,7 @@ def plot_f6_states(images, states, penalties, ncols: Optional[int] = None, bitma
     fig, axes = plt.subplots(3, n, figsize=(1.15 * n, 5.2), squeeze=False)
     for k in range(n):
         best = int(pen[k].argmin())
-        panels = ((imgs[k], "gray_r", None, "input"), (st[k], "gray_r", (-1.7159, 1.7159), "F6 state"),
+        panels = ((imgs[k], "gray_r", None, "input"), (st[k], "gray_r", (-SQUASH_AMPLITUDE, SQUASH_AMPLITUDE), "F6 state"),
                   (bm[best], "gray_r", (-1, 1), f"bitmap {best}\ny = {float(pen[k, best]):.1f}"))
         for row, (pic, cmap, lim, title) in enumerate(panels):
             ax = axes[row, k]
@@ -181,9 +184,6 @@ def plot_map_loss(y_correct: float = 5.0, js: Sequence[float] = (0.0, 0.1, 1.0, 
 
     Chapters: 5.
     """
-    from .rbf import map_loss
-    import torch.nn.functional as F
-
     y = torch.linspace(0.0, 20.0, 401, dtype=torch.float64) if wrong is None else torch.as_tensor(wrong, dtype=torch.float64)
     fig, (ax_l, ax_g) = plt.subplots(1, 2, figsize=(10, 3.8))
     target = torch.zeros(len(y), dtype=torch.long)
@@ -394,39 +394,37 @@ def runs_table(records) -> str:
 
     Chapters: 8.
     """
-    from .records import summarize
-
     rows = []
     for run, recs in group_runs(records).items():
         s, r = summarize(recs), recs[0]
         cfg = r.config
         rows.append([r.title or run, r.model, f"{r.parameters:,}", str(s["n"]), error_cell(s), str(r.epochs),
                      f"{cfg['optimizer']}, {cfg['schedule']}, batch {cfg['batch_size']}", _fmt_time(s["mean_train_s"]),
-                     f"{s['mean_train_s'] / r.epochs:.1f} s", f"{r.device}, {r.machine.get('threads', '?')} threads"])
+                     f"{s['mean_train_s'] / r.epochs:.1f} s", f"{r.hardware}, {r.machine.get('threads', '?')} threads"])
     return markdown_table(["run", "model", "parameters", "seeds", "test error (mean &plusmn; sd, range)", "epochs",
                            "optimiser, schedule, batch", "train time", "per epoch", "device, threads"], rows,
                           right=(2, 3, 5, 7, 8))
 
 
-def noise(a: Mapping, b: Mapping) -> float:
-    """Twice the standard error of the difference of two runs' mean test errors,
-    ``2 sqrt(s_a^2 / n_a + s_b^2 / n_b)`` from :func:`lenet.records.summarize` of each: a change
-    smaller than this is not distinguishable from seed-to-seed noise (chapter 8).
+def standard_error_of_difference(a: Mapping, b: Mapping) -> float:
+    """The standard error of the difference of two runs' mean test errors,
+    ``sqrt(s_a^2 / n_a + s_b^2 / n_b)``, from :func:`lenet.records.summarize` of each (``s`` the
+    seeds' standard deviation, ``n`` their number). The book calls a change *beyond the noise*
+    when it is more than twice this (chapter 8).
 
     Chapters: 6, 8.
     """
-    return 2 * math.sqrt(a["sd_error"] ** 2 / a["n"] + b["sd_error"] ** 2 / b["n"])
+    return math.sqrt(a["sd_error"] ** 2 / a["n"] + b["sd_error"] ** 2 / b["n"])
 
 
 def ablation_rows(steps: Sequence[Tuple[str, str]], records) -> List[Dict]:
     """For each (run, label) of ``steps`` (chapter 8): the label, the parameters, the summary of
-    its seeds, the change of the mean test error from the step before and whether it exceeds
-    :func:`noise` (``None`` and ``"-"`` for the first step).
+    its seeds, the change of the mean test error from the step before, its standard error
+    (:func:`standard_error_of_difference`) and whether the change is beyond the noise, more than
+    twice that (``None`` and ``"-"`` for the first step).
 
     Chapters: 8.
     """
-    from .records import summarize
-
     groups = group_runs(records)
     out, previous = [], None
     for run, label in steps:
@@ -435,10 +433,10 @@ def ablation_rows(steps: Sequence[Tuple[str, str]], records) -> List[Dict]:
             raise ValueError(f"no records of run {run!r}; make them with `python -m lenet record {run}`")
         s = summarize(recs)
         row = {"run": run, "label": label, "parameters": recs[0].parameters, "summary": s,
-               "per_epoch_s": s["mean_train_s"] / recs[0].epochs, "change": None, "noise": None, "beyond noise": "-"}
+               "per_epoch_s": s["mean_train_s"] / recs[0].epochs, "change": None, "se": None, "beyond noise": "-"}
         if previous is not None:
-            row["change"], row["noise"] = s["mean_error"] - previous["mean_error"], noise(previous, s)
-            row["beyond noise"] = "yes" if abs(row["change"]) > row["noise"] else "no"
+            row["change"], row["se"] = s["mean_error"] - previous["mean_error"], standard_error_of_difference(previous, s)
+            row["beyond noise"] = "yes" if abs(row["change"]) > 2 * row["se"] else "no"
         out.append(row)
         previous = s
     return out
@@ -457,9 +455,10 @@ def ablation_table(rows: Sequence[Mapping]) -> str:
 
 
 #: The parts of a whole ``python -m lenet train --fast`` process, as ``benchmarks/time_to_accuracy.py``
-#: measures them (``--process-seeds``), and how the book names them.
-PROCESS_PARTS = {"startup_s": "start-up and imports", "data_s": "data", "train_s": "training",
-                 "other_s": "optimiser, evaluation and saving"}
+#: measures them (``--process-seeds``), and how the book names them. (Runs of its first format
+#: split a process into start-up, data, training and "the rest" only.)
+PROCESS_PARTS = {"startup_s": "start-up and imports", "data_s": "data", "setup_s": "optimiser set-up",
+                 "train_s": "training", "eval_s": "evaluation", "save_s": "saving", "other_s": "the rest"}
 
 
 def process_parts(benchmark: Mapping) -> Dict[str, float]:
@@ -469,7 +468,7 @@ def process_parts(benchmark: Mapping) -> Dict[str, float]:
     Chapters: 7.
     """
     runs = benchmark["process"]["fast"]["per_seed"]
-    return {key: statistics.median(r[key] for r in runs) for key in PROCESS_PARTS}
+    return {key: statistics.median(r[key] for r in runs) for key in PROCESS_PARTS if key in runs[0]}
 
 
 def plot_process_times(benchmark: Mapping, ax=None):
@@ -480,11 +479,12 @@ def plot_process_times(benchmark: Mapping, ax=None):
     """
     proc = benchmark["process"]
     parts = process_parts(benchmark)
+    source_s = proc["source"]["median_s"]
     fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(10, 2.6))
     ax.barh(1, proc["source"]["median_s"], color="0.65")
     ax.text(proc["source"]["median_s"], 1, f" {proc['source']['median_s']:.1f} s", va="center")
     left = 0.0
-    for i, (key, label) in enumerate(PROCESS_PARTS.items()):
+    for i, (key, label) in enumerate((k, v) for k, v in PROCESS_PARTS.items() if k in parts):
         ax.barh(0, parts[key], left=left, color=f"C{i}", label=f"{label} {parts[key]:.2f} s")
         left += parts[key]
     ax.text(left, 0, f" {left:.1f} s", va="center")
@@ -526,6 +526,6 @@ __all__ = [
     "PAPER_TEST_ERROR", "PAPER_TEST_ERROR_DISTORTED", "plot_bitmaps", "bitmap_distances", "plot_matrix",
     "plot_squash", "plot_f6_states", "plot_map_loss", "plot_history", "confusion_matrix", "most_confused",
     "plot_confusion_matrix", "misclassified", "plot_misclassified", "plot_predictions", "plot_records_by_epoch",
-    "markdown_table", "error_cell", "group_runs", "runs_table", "noise", "ablation_rows", "ablation_table", "plot_results",
+    "markdown_table", "error_cell", "group_runs", "runs_table", "standard_error_of_difference", "ablation_rows", "ablation_table", "plot_results",
     "PROCESS_PARTS", "process_parts", "plot_process_times",
 ]

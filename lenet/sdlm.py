@@ -22,23 +22,35 @@ optimiser that uses it. The paper updates after every pattern; :class:`SDLM` wit
 B applies the sum of B patterns' gradients at once, each with its per-pattern step (the paper's
 update, with the weights held fixed for B patterns), so ``batch_size=1`` is the paper's method.
 Chapter 6 teaches it; ``tests/test_sdlm.py`` checks the sweep against independent computations.
+
+Everything that changes between passes (the curvature, mu, eta) lives in tensors that
+:meth:`SDLM.begin_pass` updates in place, so a batch's update is always the same few tensor
+operations on the same memory: one step recorded as a CUDA graph serves the whole run.
 """
 
 from __future__ import annotations
 
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .models import LeNet5Classic, unwrap
-from .pooling import ScaledTanh
+from .data import DeviceLoader
+from .models import LeNet5Classic, evaluating, unwrap
+from .pooling import ScaledTanh, Subsampling
 
+#: The paper's first eta, the learning rate of its first two passes (Sec. III.B).
+ETA = 5e-4
 #: The paper's mu (Appendix C): the step is at most eta / mu.
 MU = 0.02
 #: Patterns on which the curvature is estimated before each pass (Appendix C).
 CURVATURE_PATTERNS = 500
+#: mu over the run: 'constant' (the paper's) or 'eta' (falling with the learning rate, so that the
+#: largest step, eta / mu, stays where the first pass put it).
+MU_SCHEDULES = ("constant", "eta")
+#: The only network the sweep is written for: the paper's (the default options of LeNet5Classic).
+PAPER_OPTIONS = {"output": "rbf", "activation": "scaled_tanh", "pooling": "subsampling", "c3": "table"}
 
 
 def scaled_tanh_slope(a: torch.Tensor, f: ScaledTanh) -> torch.Tensor:
@@ -85,7 +97,7 @@ def _squared_backward(op, x: torch.Tensor, weight: torch.Tensor, h_out: torch.Te
     return h_x, h_w
 
 
-def _subsampling_backward(layer, x: torch.Tensor, h_out: torch.Tensor):
+def _subsampling_backward(layer: Subsampling, x: torch.Tensor, h_out: torch.Tensor):
     """S2/S4: ``a = coefficient * (sum of 2x2 inputs) + bias``, then the squashing function.
     Returns (h for the inputs, h for the coefficients, h for the biases)."""
     k = layer.kernel_size
@@ -101,6 +113,10 @@ def _subsampling_backward(layer, x: torch.Tensor, h_out: torch.Tensor):
     return h_x, h_coef, h_bias
 
 
+def _linear(x: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
+    return x @ w.t()
+
+
 @torch.no_grad()
 def curvature(model: nn.Module, x: torch.Tensor) -> Dict[str, torch.Tensor]:
     """The paper's diagonal estimate of the loss's second derivative for every trainable parameter
@@ -111,97 +127,153 @@ def curvature(model: nn.Module, x: torch.Tensor) -> Dict[str, torch.Tensor]:
     Chapters: 6.
     """
     m = unwrap(model)
-    if not isinstance(m, LeNet5Classic) or m.options != {"output": "rbf", "activation": "scaled_tanh",
-                                                          "pooling": "subsampling", "c3": "table"}:
+    if not isinstance(m, LeNet5Classic) or m.options != PAPER_OPTIONS:
         raise ValueError("the SDLM curvature sweep is written for the paper's LeNet5Classic (RBF output, scaled "
                          "tanh, trainable subsampling, Table I); use optimizer='adam' or 'sgd' for other networks")
     f = m.squash
     with torch.enable_grad():  # the squared sweeps use autograd
-        # the forward pass, keeping what the sweep needs
-        a1 = m.C1(x); x1 = f(a1)
-        x2 = m.S2(x1)
-        w3 = m.C3.dense_weight()
-        a3 = F.conv2d(x2, w3, m.C3.bias); x3 = f(a3)
-        x4 = m.S4(x3)
-        a5 = m.C5(x4); x5 = f(a5).flatten(1)
-        a6 = m.F6(x5); x6 = f(a6)
+        layer = m.forward_layers(x)  # the forward pass, with the weighted sums the sweep needs
         h: Dict[str, torch.Tensor] = {}
         # the output: RBF units and the MAP loss, exactly
-        h_x6 = output_curvature(x6, m.output.centres, m.j)
+        h_x6 = output_curvature(layer["F6"], m.output.centres, m.j)
         # F6
-        h_a6 = scaled_tanh_slope(a6, f) ** 2 * h_x6
-        h_x5, h["F6.weight"] = _squared_backward(lambda u, w: u @ w.t(), x5, m.F6.weight, h_a6)
+        h_a6 = scaled_tanh_slope(layer["F6 sum"], f) ** 2 * h_x6
+        h_x5, h["F6.weight"] = _squared_backward(_linear, layer["C5"], m.F6.weight, h_a6)
         h["F6.bias"] = h_a6.sum(0)
         # C5 (a convolution whose output is 1x1)
+        a5 = layer["C5 sum"].view(-1, m.C5.out_channels, 1, 1)
         h_a5 = scaled_tanh_slope(a5, f) ** 2 * h_x5.view_as(a5)
-        h_x4, h["C5.weight"] = _squared_backward(F.conv2d, x4, m.C5.weight, h_a5)
+        h_x4, h["C5.weight"] = _squared_backward(F.conv2d, layer["S4"], m.C5.weight, h_a5)
         h["C5.bias"] = h_a5.sum((0, 2, 3))
         # S4
-        h_x3, h["S4.coefficient"], h["S4.bias"] = _subsampling_backward(m.S4, x3, h_x4)
+        h_x3, h["S4.coefficient"], h["S4.bias"] = _subsampling_backward(m.S4, layer["C3"], h_x4)
         # C3: the dense kernel's curvature, then the connected entries of Table I
-        h_a3 = scaled_tanh_slope(a3, f) ** 2 * h_x3
-        h_x2, h_w3 = _squared_backward(F.conv2d, x2, w3, h_a3)
+        h_a3 = scaled_tanh_slope(layer["C3 sum"], f) ** 2 * h_x3
+        h_x2, h_w3 = _squared_backward(F.conv2d, layer["S2"], m.C3.dense_weight(), h_a3)
         h["C3.weight"] = h_w3[m.C3.out_index, m.C3.in_index]
         h["C3.bias"] = h_a3.sum((0, 2, 3))
         # S2
-        h_x1, h["S2.coefficient"], h["S2.bias"] = _subsampling_backward(m.S2, x1, h_x2)
+        h_x1, h["S2.coefficient"], h["S2.bias"] = _subsampling_backward(m.S2, layer["C1"], h_x2)
         # C1
-        h_a1 = scaled_tanh_slope(a1, f) ** 2 * h_x1
+        h_a1 = scaled_tanh_slope(layer["C1 sum"], f) ** 2 * h_x1
         _, h["C1.weight"] = _squared_backward(F.conv2d, x, m.C1.weight, h_a1)
         h["C1.bias"] = h_a1.sum((0, 2, 3))
     n = x.shape[0]
     return {name: (h[name] / n).detach() for name, _ in m.named_parameters() if name in h}  # the network's order
 
 
+def curvature_sample(loader: DeviceLoader, patterns: int = CURVATURE_PATTERNS, seed: int = 0, epoch: int = 0) -> torch.Tensor:
+    """The ``patterns`` training patterns on which SDLM estimates its curvature before pass
+    ``epoch``: original images of ``loader``, prepared as it prepares them, drawn from ``seed`` and
+    the pass.
+
+    Chapters: none (the package and its command line use it).
+    """
+    n = loader.images.shape[0]
+    gen = torch.Generator().manual_seed(1_000_003 + seed + epoch)
+    idx = torch.randperm(n, generator=gen)[:patterns].to(loader.device)
+    return loader.transform(loader.images[idx])
+
+
 class SDLM(torch.optim.Optimizer):
     """Stochastic diagonal Levenberg-Marquardt (LeCun et al. 1998, Appendix C).
 
-    ``p -= lr / (mu + h) * batch_size * grad``: the gradient of a batch's *mean* loss times
-    ``batch_size`` is the sum of its patterns' gradients, each applied with the per-pattern step
-    ``lr / (mu + h)`` (``lr`` is the paper's eta). ``h`` is set, one tensor per parameter, by
-    :meth:`set_curvature` (before each pass); until then it is 0, and the step is ``lr / mu``.
+    Each parameter moves by ``-lr / (mu + h) * batch_size * grad``: the gradient of a batch's
+    *mean* loss times ``batch_size`` is the sum of its patterns' gradients, each applied with the
+    per-pattern step ``lr / (mu + h)`` (``lr`` is the paper's eta).
+
+    Before each pass, :meth:`begin_pass` estimates ``h`` with :func:`curvature` on
+    ``curvature_patterns`` training patterns and holds it for the pass; with
+    ``mu_schedule="eta"`` it also lowers ``mu`` in proportion to ``lr``. The step reads ``mu + h``
+    and ``-lr * batch_size`` from tensors that only :meth:`begin_pass` (and a changed ``lr``)
+    rewrite, in place: a step recorded as a CUDA graph replays correctly for the whole run, as
+    long as ``lr`` changes only between passes (the paper's schedule does).
+
+    Args:
+        model: the 1998 LeNet-5 (its parameters are trained; its layers give the curvature).
+        lr: eta (the paper's first is :data:`ETA`).
+        mu: mu in the first pass (the paper's is :data:`MU`).
+        batch_size: patterns per update (1 is the paper's method).
+        mu_schedule: one of :data:`MU_SCHEDULES`.
+        curvature_patterns: patterns the curvature is estimated on (:data:`CURVATURE_PATTERNS`).
+        seed: draws the curvature's patterns (with the pass number).
 
     Chapters: none (the package and its command line use it).
     """
 
-    def __init__(self, params: Iterable[nn.Parameter], lr: float = 5e-4, mu: float = MU, batch_size: int = 1) -> None:
-        if not lr > 0 or not mu > 0 or batch_size < 1:
-            raise ValueError(f"SDLM needs lr > 0, mu > 0 and batch_size >= 1, got {lr}, {mu}, {batch_size}")
+    def __init__(self, model: nn.Module, lr: float = ETA, mu: float = MU, batch_size: int = 1,
+                 mu_schedule: str = "constant", curvature_patterns: int = CURVATURE_PATTERNS, seed: int = 0) -> None:
+        if not lr > 0 or not mu > 0 or batch_size < 1 or curvature_patterns < 1:
+            raise ValueError(f"SDLM needs lr > 0, mu > 0, batch_size >= 1 and curvature_patterns >= 1, got {lr}, {mu}, "
+                             f"{batch_size}, {curvature_patterns}")
+        if mu_schedule not in MU_SCHEDULES:
+            raise ValueError(f"unknown mu_schedule {mu_schedule!r}; choose {' or '.join(MU_SCHEDULES)}")
+        self.model = unwrap(model)
+        params = [p for p in self.model.parameters() if p.requires_grad]
         super().__init__(params, dict(lr=lr, mu=mu, batch_size=batch_size))
+        self.first_lr, self.first_mu = lr, mu
+        self.mu_schedule, self.curvature_patterns, self.seed = mu_schedule, curvature_patterns, seed
+        for group in self.param_groups:
+            group["scale"] = torch.empty((), device=params[0].device)   # -lr * batch_size, for the step
+            group["scale_lr"] = None                                      # the lr it was computed from
+            for p in group["params"]:
+                self.state[p]["h"] = torch.zeros_like(p)                  # until the first curvature
+                self.state[p]["denominator"] = torch.empty_like(p)        # mu + h, for the step
+        self._refresh()
 
     def set_curvature(self, h: Dict[nn.Parameter, torch.Tensor]) -> None:
         """Hold these curvature estimates (``{parameter: h}``) fixed until the next call."""
         for group in self.param_groups:
             for p in group["params"]:
-                self.state[p]["h"] = h[p].to(p)
+                self.state[p]["h"].copy_(h[p])
+        self._refresh()
+
+    def begin_pass(self, loader: DeviceLoader, epoch: int) -> None:
+        """The paper's work before each pass: ``h`` from :func:`curvature` on
+        ``curvature_patterns`` patterns of ``loader`` (:func:`curvature_sample`), held for the
+        pass; with ``mu_schedule="eta"``, mu falls with eta (the largest step, eta / mu, stays as
+        in pass 1)."""
+        x = curvature_sample(loader, self.curvature_patterns, self.seed, epoch)
+        with evaluating(self.model):
+            h = curvature(self.model, x)
+        params = dict(self.model.named_parameters())
+        for group in self.param_groups:
+            if self.mu_schedule == "eta":
+                group["mu"] = self.first_mu * group["lr"] / self.first_lr
+        self.set_curvature({params[name]: v for name, v in h.items()})
+
+    def _refresh(self) -> None:
+        """Write ``mu + h`` and ``-lr * batch_size`` into the tensors the step reads, in place."""
+        for group in self.param_groups:
+            group["scale"].fill_(-group["lr"] * group["batch_size"])
+            group["scale_lr"] = group["lr"]
+            for p in group["params"]:
+                torch.add(self.state[p]["h"], group["mu"], out=self.state[p]["denominator"])
 
     def step_sizes(self) -> Dict[nn.Parameter, torch.Tensor]:
         """The per-pattern step size of every parameter, ``lr / (mu + h)``."""
-        out = {}
-        for group in self.param_groups:
-            for p in group["params"]:
-                h = self.state[p].get("h")
-                out[p] = group["lr"] / (group["mu"] + (h if h is not None else torch.zeros_like(p)))
-        return out
+        return {p: group["lr"] / (group["mu"] + self.state[p]["h"]) for group in self.param_groups for p in group["params"]}
 
     @torch.no_grad()
-    def step(self, closure: Optional[callable] = None):
+    def step(self, closure=None) -> Optional[torch.Tensor]:
+        """``p += (-lr * batch_size) * grad / (mu + h)`` for every parameter, as a few tensor
+        operations over all of them at once (``torch._foreach_*``, the multi-tensor kernels of
+        PyTorch's own optimisers)."""
         loss = None
         if closure is not None:
             with torch.enable_grad():
                 loss = closure()
         for group in self.param_groups:
-            for p in group["params"]:
-                if p.grad is None:
-                    continue
-                h = self.state[p].get("h")
-                denom = group["mu"] + h if h is not None else group["mu"]
-                p.addcdiv_(p.grad, denom if torch.is_tensor(denom) else torch.full_like(p, denom),
-                           value=-group["lr"] * group["batch_size"])
+            if group["lr"] != group["scale_lr"]:  # a schedule changed lr within the pass (eager runs only)
+                self._refresh()
+            params = [p for p in group["params"] if p.grad is not None]
+            update = torch._foreach_mul([p.grad for p in params], group["scale"])
+            torch._foreach_div_(update, [self.state[p]["denominator"] for p in params])
+            torch._foreach_add_(params, update)
         return loss
 
 
-def step_size_ranges(h: Dict[str, torch.Tensor], lr: float = 5e-4, mu: float = MU) -> Dict[str, Tuple[float, float]]:
+def step_size_ranges(h: Dict[str, torch.Tensor], lr: float = ETA, mu: float = MU) -> Dict[str, Tuple[float, float]]:
     """Per layer, the smallest and largest per-pattern step ``lr / (mu + h)`` of its parameters
     (weights and biases together), from :func:`curvature`'s ``{parameter name: h}``. Every step
     lies in (0, lr / mu]. Chapter 6 prints it for a fresh network.
@@ -214,15 +286,5 @@ def step_size_ranges(h: Dict[str, torch.Tensor], lr: float = 5e-4, mu: float = M
     return {layer: (float(torch.cat(v).min()), float(torch.cat(v).max())) for layer, v in layers.items()}
 
 
-def named_curvature(model: nn.Module, x: torch.Tensor) -> Dict[nn.Parameter, torch.Tensor]:
-    """:func:`curvature` keyed by the parameters themselves, for :meth:`SDLM.set_curvature`.
-
-    Chapters: none (the package and its command line use it).
-    """
-    m = unwrap(model)
-    h = curvature(m, x)
-    return {p: h[name] for name, p in m.named_parameters() if p.requires_grad}
-
-
-__all__ = ["MU", "CURVATURE_PATTERNS", "scaled_tanh_slope", "output_curvature", "curvature", "step_size_ranges",
-           "named_curvature", "SDLM"]
+__all__ = ["ETA", "MU", "CURVATURE_PATTERNS", "MU_SCHEDULES", "PAPER_OPTIONS", "scaled_tanh_slope", "output_curvature",
+           "curvature", "curvature_sample", "step_size_ranges", "SDLM"]

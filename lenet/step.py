@@ -1,17 +1,20 @@
 """One training step, written once for eager execution and for CUDA-graph replay.
 
-A LeNet-5 step is tiny: on a large GPU each of its ~50 kernels runs for a few microseconds,
-less than it takes Python to launch it. A CUDA graph (``torch.cuda.CUDAGraph``) records the
-whole step -- forward, loss, backward, Adam update, running metrics -- once, and then replays
-it with a single launch. Replay re-runs the recorded kernels on the *same memory*, so the step
-must read its batch from fixed ("static") buffers and keep everything it changes in place:
+A LeNet-5 step is tiny: on a large GPU each of its kernels runs for a few microseconds, less
+than it takes Python to launch it. A CUDA graph (``torch.cuda.CUDAGraph``) records the whole
+step -- forward, loss, backward, the optimiser's update, running metrics -- once, and then
+replays it with a single launch. Replay re-runs the recorded kernels on the *same memory*, so the
+step must read its batch from fixed ("static") buffers and keep everything it changes in place:
 
 * the batch is copied into ``x`` and ``y``, allocated once, before each replay;
 * gradients are not zeroed inside the step: they are ``None`` when the graph is recorded, so
   the recorded backward *writes* them rather than adding to them;
-* the learning rate is a tensor on the GPU that the scheduler updates in place, and Adam runs
-  with ``capturable=True`` so that its step counter lives on the GPU too;
-* the epoch's loss sum and correct count are tensors updated in place.
+* whatever the optimiser reads that changes during a run lives in tensors updated in place:
+  Adam's learning rate is a tensor on the GPU that the scheduler fills, and Adam runs with
+  ``capturable=True`` so that its step counter lives on the GPU too; SDLM keeps its step sizes in
+  tensors that it rewrites before each pass (:class:`lenet.sdlm.SDLM`);
+* the epoch's loss sum and correct count are tensors updated in place, and ``loss`` (the latest
+  step's loss) is a tensor the caller copies if it wants to keep it.
 
 The pattern is PyTorch's "whole-network capture" (CUDA semantics notes, *CUDA Graphs*):
 warm up a few steps on a side stream, record one, replay it for every following batch.
@@ -70,8 +73,9 @@ class TrainStep:
     Args:
         model: the network (possibly ``torch.compile``-d); its unwrapped module provides
             ``loss(output, target)`` and ``classify(output)``.
-        optimizer: for ``graph=True`` on CUDA, built with ``capturable=True`` and a tensor
-            learning rate (:func:`lenet.train.make_optimizer` does this).
+        optimizer: for ``graph=True`` on CUDA, one whose step is a fixed sequence of tensor
+            operations: Adam with ``capturable=True`` and a tensor learning rate, or
+            :class:`lenet.sdlm.SDLM` (:func:`lenet.train.configure_optimizer` builds both).
         graph: record the step as a CUDA graph after :data:`WARMUP_STEPS` eager steps and
             replay it afterwards. Every batch must then have the same shape (use ``drop_last``).
             On a CPU the same static-buffer code runs eagerly.
@@ -79,17 +83,18 @@ class TrainStep:
         channels_last: feed the model channels-last inputs.
 
     Call it with a batch ``(x, y)``; read the epoch's running sums from ``loss_sum`` and
-    ``correct`` and reset them with :meth:`reset_metrics`.
+    ``correct`` and reset them with :meth:`reset_metrics`; ``loss`` is the latest step's loss (a
+    tensor on the device, overwritten by the next step).
 
     Chapters: 6.
     """
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, device: torch.device,
-                 graph: bool = False, amp: bool = False, channels_last: bool = False) -> None:
+    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, graph: bool = False, amp: bool = False,
+                 channels_last: bool = False) -> None:
         self.model = model
         self.base = unwrap(model)
         self.optimizer = optimizer
-        self.device = device
+        self.device = device = next(self.base.parameters()).device
         self.use_graph = graph
         self.capture = graph and device.type == "cuda"
         self.amp = amp
@@ -98,7 +103,7 @@ class TrainStep:
         self.correct = torch.zeros((), device=device, dtype=torch.long)
         self.seen = 0
         self.steps = 0
-        self.last_loss: Optional[torch.Tensor] = None  # the loss of the latest step
+        self.loss: Optional[torch.Tensor] = None  # the loss of the latest step
         self.x: Optional[torch.Tensor] = None
         self.y: Optional[torch.Tensor] = None
         self.graph = None
@@ -117,8 +122,8 @@ class TrainStep:
         loss = self.base.loss(out, y)
         loss.backward()
         self.optimizer.step()
-        self.last_loss = loss.detach()
-        self.loss_sum.add_(self.last_loss * y.shape[0])
+        self.loss = loss.detach()
+        self.loss_sum.add_(self.loss * y.shape[0])
         self.correct.add_((self.base.classify(out.detach()) == y).sum())
 
     def _to_static(self, x: torch.Tensor, y: torch.Tensor) -> None:

@@ -1,22 +1,26 @@
 """Training and evaluation for both LeNet-5s, on the CPU or a CUDA GPU.
 
-One loop serves both models through their ``loss`` and ``classify`` methods. Data stay on the
-device as uint8 tensors (:class:`lenet.data.DeviceLoader`); nothing is done per sample.
+One loop, :func:`fit`, serves both models through their ``loss`` and ``classify`` methods. Data
+stay on the device as uint8 tensors (:class:`lenet.data.DeviceLoader`); nothing is done per
+sample. Two small records say what happens:
+
+* :class:`TrainConfig` -- *what* a run is: the model, the data it sees, the optimiser, the
+  schedule, the seed. Run records and checkpoints store it, and a CPU replays it exactly;
+* :class:`Runtime` -- *how* it runs: the device, the GPU speed-ups (bf16 autocast, a CUDA graph,
+  ``torch.compile``) and whether it shows progress.
 
 The optimisers are the source tutorial's two, Adam with learning rate 1e-3 (Kingma & Ba 2015)
 and SGD with learning rate 0.01 and momentum 0.9, and the paper's own, stochastic diagonal
 Levenberg-Marquardt (:mod:`lenet.sdlm`; eta 0.0005, its curvature re-estimated on 500 patterns
 before each pass). ``distortions`` adds that many distorted copies of each training image to
-every pass (:mod:`lenet.distort`; the paper's 540,000 are 9 copies, fixed for the run, which
-``redraw_distortions=False`` gives; by default new copies are drawn each pass). Schedules:
+every pass (:mod:`lenet.distort`). Schedules, stepped after every batch:
 
 * ``constant`` -- the tutorial's fixed learning rate;
 * ``paper`` -- the piecewise-constant decay of LeCun et al. (1998), Sec. III.B (0.0005 for two
   passes, 0.0002 for the next three, 0.0001 for three, 0.00005 for four, 0.00001 after), as
-  multiples of the chosen learning rate. The paper applied it to its stochastic diagonal
-  Levenberg-Marquardt method; here it scales Adam's or SGD's rate;
-* ``cosine`` -- cosine decay to zero, stepped every batch;
-* ``onecycle`` -- warm-up then annealing (Smith & Topin 2019), stepped every batch.
+  multiples of the chosen learning rate;
+* ``cosine`` -- cosine decay to zero;
+* ``onecycle`` -- warm-up then annealing (Smith & Topin 2019).
 
 A seed fixes the initial weights and the order of the batches, so CPU runs repeat exactly.
 """
@@ -25,42 +29,53 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import torch
 import torch.nn as nn
+from tqdm.auto import tqdm
 
-from .data import DeviceLoader, Split, load_mnist, make_transform
+from .data import NORMALIZERS, DeviceLoader, Split, load_mnist, make_transform
+from .distort import DistortedLoader
+from .machine import hardware_name, resolve_device
 from .models import MODELS, evaluating, get_model, unwrap
+from .sdlm import CURVATURE_PATTERNS, ETA, MU, MU_SCHEDULES, SDLM
 from .step import TrainStep, autocast
 
 OPTIMIZERS = ("adam", "sgd", "sdlm")
 SCHEDULES = ("constant", "paper", "cosine", "onecycle")
-#: SDLM's mu over the run: 'constant' (the paper's) or 'eta' (scaled with the learning rate).
-MU_SCHEDULES = ("constant", "eta")
-DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01, "sdlm": 5e-4}
-
+#: The learning rate of each optimiser when a configuration gives none.
+DEFAULT_LR = {"adam": 1e-3, "sgd": 0.01, "sdlm": ETA}
+#: The optimisers whose step can be recorded as a CUDA graph (:class:`lenet.step.TrainStep`).
+GRAPH_OPTIMIZERS = ("adam", "sdlm")
 #: Learning-rate multipliers per epoch for the 'paper' schedule (1998, Sec. III.B), relative to 0.0005.
 PAPER_LR_MULTIPLIERS = (1.0, 1.0, 0.4, 0.4, 0.4, 0.2, 0.2, 0.2, 0.1, 0.1, 0.1, 0.1, 0.02)
+#: How many per-step training losses a :class:`History` keeps, from the first step on: the
+#: fingerprint that :mod:`lenet.recording` replays to check a recorded run.
+REPLAY_STEPS = 200
 
 
-class CheckpointError(ValueError):
-    """A checkpoint cannot be read, or holds another model than the one asked for.
-
-    Chapters: none (the package and its command line use it).
-    """
-
-
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
-    """Everything that defines a training run (stored in checkpoints and metrics files).
+    """What a training run is; run records and checkpoints store it, and it is checked when made.
+
+    ``lr`` is None for the optimiser's own default (:data:`DEFAULT_LR`); ``target_acc`` is the
+    test accuracy, a fraction (0.99), whose time the run reports; ``normalization`` is None for
+    the model's own (:mod:`lenet.data`). ``eval_every`` and ``eval_batch_size`` say when and in
+    what batches the test set is read; ``channels_last`` stores the images channels-last (part of
+    the arithmetic of the fast recipe). The SDLM fields (``mu``, ``mu_schedule``,
+    ``curvature_patterns``) are used with ``optimizer="sdlm"`` only, and ``distortions`` is the
+    number of distorted copies of each training image added to every pass (new ones each pass,
+    unless ``redraw_distortions=False``, the paper's fixed set).
 
     Chapters: 4, 5, 7.
     """
 
     model: str = "modern"
+    model_kwargs: Dict[str, str] = field(default_factory=dict)
+    normalization: Optional[str] = None
     epochs: int = 10
     batch_size: int = 64
     optimizer: str = "adam"
@@ -70,29 +85,15 @@ class TrainConfig:
     weight_decay: float = 0.0
     schedule: str = "constant"
     seed: int = 0
-    device: str = "auto"
     target_acc: Optional[float] = None
-    normalization: Optional[str] = None
     train_subset: Optional[int] = None
     test_subset: Optional[int] = None
-    #: Images per evaluation batch (the fast recipe takes one of the sizes that evaluate fastest on
-    #: a CPU, recipes.FAST_EVAL_BATCH; on a GPU, gpu_settings takes the test set at once).
-    eval_batch_size: int = 2000
     eval_every: int = 1
+    eval_batch_size: int = 2000
     channels_last: bool = False
-    compile: bool = False
-    amp: bool = False
-    cuda_graph: bool = False
-    progress: bool = True
-    model_kwargs: Dict[str, Any] = field(default_factory=dict)
-    # SDLM (optimizer="sdlm", lenet.sdlm): its mu in pass 1 (the paper's 0.02), whether mu then
-    # stays ("constant", the paper) or falls with the learning rate ("eta"), and the patterns its
-    # curvature is estimated on before each pass (the paper's 500)
-    mu: float = 0.02
+    mu: float = MU
     mu_schedule: str = "constant"
-    curvature_patterns: int = 500
-    # distorted copies of each training image added to every pass (lenet.distort), new each pass
-    # unless redraw_distortions=False (the paper's fixed set)
+    curvature_patterns: int = CURVATURE_PATTERNS
     distortions: int = 0
     redraw_distortions: bool = True
 
@@ -100,78 +101,107 @@ class TrainConfig:
         self.validate()
 
     def validate(self) -> None:
-        """Raise ``ValueError`` with a clear message on any value out of range."""
-        if self.model not in MODELS:
-            raise ValueError(f"unknown model {self.model!r}; choose one of: {', '.join(MODELS)}")
-        if self.optimizer not in OPTIMIZERS:
-            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose one of: {', '.join(OPTIMIZERS)}")
-        if self.schedule not in SCHEDULES:
-            raise ValueError(f"unknown schedule {self.schedule!r}; choose one of: {', '.join(SCHEDULES)}")
-        if not isinstance(self.epochs, int) or self.epochs < 1:
-            raise ValueError(f"epochs must be a positive integer, got {self.epochs!r}")
-        if not isinstance(self.batch_size, int) or self.batch_size < 1:
-            raise ValueError(f"batch size must be a positive integer, got {self.batch_size!r}")
+        """Raise ``ValueError`` naming the first value that is out of range; change nothing."""
+        for name, value, choices in (("model", self.model, tuple(MODELS)), ("optimizer", self.optimizer, OPTIMIZERS),
+                                     ("schedule", self.schedule, SCHEDULES), ("mu_schedule", self.mu_schedule, MU_SCHEDULES)):
+            if value not in choices:
+                raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
+        if self.normalization is not None and self.normalization not in NORMALIZERS:
+            raise ValueError(f"unknown normalization {self.normalization!r}; choose one of: {', '.join(NORMALIZERS)}")
+        for name in ("epochs", "batch_size", "eval_every", "eval_batch_size", "curvature_patterns"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        for name in ("train_subset", "test_subset"):
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, int) or value < 1):
+                raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
         if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"learning rate must be a positive number, got {self.lr!r}")
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ValueError(f"Adam betas must be two numbers in [0, 1), got {self.betas!r}")
-        self.betas = (float(self.betas[0]), float(self.betas[1]))
-        if self.target_acc is not None and not 0 < self.target_acc <= 100:
-            raise ValueError(f"target accuracy must be in (0, 1] or a percentage in (1, 100], got {self.target_acc!r}")
-        if self.normalization is not None and self.normalization not in ("paper", "meanstd", "unit"):
-            raise ValueError(f"unknown normalization {self.normalization!r}; choose paper, meanstd or unit")
-        if self.cuda_graph and self.optimizer != "adam":
-            raise ValueError("cuda_graph=True needs optimizer='adam' (run with capturable=True); use cuda_graph=False "
-                             "for SGD and SDLM")
-        if self.optimizer == "sdlm" and (self.model != "classic" or self.model_kwargs):
-            raise ValueError("optimizer 'sdlm' (the paper's method) is written for the 1998 network as the paper "
-                             "defines it: use --model classic, without model options")
-        if not (self.mu > 0) or not isinstance(self.curvature_patterns, int) or self.curvature_patterns < 1:
-            raise ValueError(f"SDLM needs mu > 0 and curvature_patterns >= 1, got {self.mu!r} and {self.curvature_patterns!r}")
-        if self.mu_schedule not in MU_SCHEDULES:
-            raise ValueError(f"unknown mu_schedule {self.mu_schedule!r}; choose {' or '.join(MU_SCHEDULES)}")
+            raise ValueError(f"learning rate must be a positive number (or None for the optimiser's default), got {self.lr!r}")
+        if not isinstance(self.betas, tuple) or len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f"Adam betas must be a tuple of two numbers in [0, 1), such as (0.9, 0.999); got {self.betas!r}")
+        if self.target_acc is not None and not 0 < self.target_acc <= 1:
+            raise ValueError(f"target_acc is a fraction in (0, 1] (0.99 for 99%), got {self.target_acc!r}")
+        if not self.mu > 0:
+            raise ValueError(f"SDLM's mu must be positive, got {self.mu!r}")
         if not isinstance(self.distortions, int) or self.distortions < 0:
             raise ValueError(f"distortions is the number of distorted copies per training image, an integer >= 0, "
                              f"got {self.distortions!r}")
-        if self.device != "auto":
-            try:
-                torch.device(self.device)
-            except RuntimeError as exc:
-                raise ValueError(f"unknown device {self.device!r}: {exc}") from None
+        if self.optimizer == "sdlm" and (self.model != "classic" or self.model_kwargs):
+            raise ValueError("optimizer 'sdlm' (the paper's method) is written for the 1998 network as the paper "
+                             "defines it: use --model classic, without model options")
 
-    @property
-    def learning_rate(self) -> float:
-        return self.lr if self.lr is not None else DEFAULT_LR[self.optimizer]
+    def replace(self, **changes: Any) -> "TrainConfig":
+        """A copy with ``changes`` applied, checked like a new configuration."""
+        return replace(self, **changes)
 
-    @property
-    def target_fraction(self) -> Optional[float]:
-        """``target_acc`` as a fraction (99.0 and 0.99 both mean 99%)."""
-        if self.target_acc is None:
-            return None
-        return self.target_acc / 100.0 if self.target_acc > 1 else self.target_acc
+    def to_dict(self) -> Dict[str, Any]:
+        return asdict(self)
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "TrainConfig":
+        """A configuration from its dict (a record's or a checkpoint's); keys of no field are ignored."""
         known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in d.items() if k in known})
+        values = {k: v for k, v in d.items() if k in known}
+        if "betas" in values:
+            values["betas"] = tuple(float(b) for b in values["betas"])
+        return cls(**values)
 
 
-@dataclass
-class History:
-    """Per-epoch metrics of a run, plus timings.
+@dataclass(frozen=True)
+class Runtime:
+    """How a run is executed; not part of what it is (:class:`TrainConfig`).
 
-    ``wall_s`` is the training time (forward, backward, update), without evaluation;
-    ``time_to_target_s`` is the training time until the end of the first epoch whose test
-    accuracy reached the target (None if never); ``total_s`` includes evaluation.
-    ``step_losses`` holds the training loss of each of the first :data:`REPLAY_STEPS` steps.
+    ``device`` is a torch device name or ``"auto"`` (a CUDA GPU when there is one). On a CUDA GPU,
+    ``amp`` computes in bfloat16 where the hardware does (:func:`lenet.step.autocast`),
+    ``cuda_graph`` replays each training step as a CUDA graph (for the optimisers of
+    :data:`GRAPH_OPTIMIZERS`; every batch then has the same size, so the last partial batch of
+    each pass is dropped) and ``compile`` runs ``torch.compile`` on the model;
+    :func:`lenet.recipes.gpu_settings` says which of these a GPU run of the book uses. ``progress``
+    shows a progress bar and one line per epoch.
 
     Chapters: none (the package and its command line use it).
     """
 
-    device: str
-    epochs: List[Dict[str, float]] = field(default_factory=list)
-    wall_s: float = 0.0
-    total_s: float = 0.0
+    device: str = "auto"
+    amp: bool = False
+    compile: bool = False
+    cuda_graph: bool = False
+    progress: bool = True
+
+    def check(self, config: TrainConfig) -> None:
+        """Raise ``ValueError`` when this runtime cannot run ``config``."""
+        resolve_device(self.device)
+        if self.cuda_graph and config.optimizer not in GRAPH_OPTIMIZERS:
+            raise ValueError(f"a CUDA graph needs an optimiser whose step it can record ({', '.join(GRAPH_OPTIMIZERS)}), "
+                             f"not {config.optimizer!r}; run without --cuda-graph")
+        if self.cuda_graph and config.optimizer == "sdlm" and config.schedule not in ("constant", "paper"):
+            raise ValueError("SDLM in a CUDA graph reads its learning rate once per pass: use the 'paper' or 'constant' "
+                             f"schedule, not {config.schedule!r}, or run without --cuda-graph")
+
+
+@dataclass
+class History:
+    """What happened during :func:`fit`: one dict per epoch, and where the time went.
+
+    Each epoch has ``epoch``, ``lr``, ``train_loss`` and ``train_acc`` (running means over the
+    epoch, in training mode), ``train_samples``, ``test_loss`` and ``test_acc`` (None where the test
+    set was not read), ``train_s`` (training time so far) and ``elapsed_s`` (time since the start
+    of :func:`fit`). Accuracies are fractions. Times, in seconds: ``setup_s`` building the
+    optimiser, its schedule and the step; ``train_s`` training (forward, backward, update);
+    ``eval_s`` reading the test set; ``fit_s`` all of :func:`fit`. ``time_to_target_s`` is the
+    training time until the end of the first epoch whose test accuracy reached the target (None if
+    never). ``step_losses`` holds the training loss of each of the first :data:`REPLAY_STEPS` steps.
+
+    Chapters: none (the package and its command line use it).
+    """
+
+    hardware: str
+    epochs: List[Dict[str, Any]] = field(default_factory=list)
+    setup_s: float = 0.0
+    train_s: float = 0.0
+    eval_s: float = 0.0
+    fit_s: float = 0.0
     time_to_target_s: Optional[float] = None
     epochs_to_target: Optional[int] = None
     step_losses: List[float] = field(default_factory=list)
@@ -184,7 +214,8 @@ class History:
                 return rec["test_acc"]
         return None
 
-    def column(self, key: str) -> List[Optional[float]]:
+    def column(self, key: str) -> List[Any]:
+        """One value per epoch: ``history.column("test_acc")``."""
         return [rec.get(key) for rec in self.epochs]
 
     def to_dict(self) -> Dict[str, Any]:
@@ -192,98 +223,54 @@ class History:
 
     @classmethod
     def from_dict(cls, d: Dict[str, Any]) -> "History":
-        return cls(**{k: d[k] for k in ("device", "epochs", "wall_s", "total_s", "time_to_target_s", "epochs_to_target",
-                                         "step_losses") if k in d})
+        """A history from its dict; the names of the first format (``device``, ``wall_s``,
+        ``total_s``) are read as ``hardware``, ``train_s`` and ``fit_s``."""
+        old = {"device": "hardware", "wall_s": "train_s", "total_s": "fit_s"}
+        d = {old.get(k, k): v for k, v in d.items()}
+        return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
 
-def resolve_device(device: Union[str, torch.device] = "auto") -> torch.device:
-    """'auto' -> CUDA when available, else CPU; anything else is checked and returned.
+def configure_optimizer(model: nn.Module, config: TrainConfig, steps_per_epoch: int,
+                        graph: bool = False) -> Tuple[torch.optim.Optimizer, Optional[Any]]:
+    """The optimiser of ``config`` and its learning-rate schedule (None for 'constant'), the schedule
+    stepped after every batch.
 
-    Chapters: 4, 6, 7.
-    """
-    if str(device) == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    dev = torch.device(device)
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError("device 'cuda' was asked for but no CUDA GPU is available; use --device cpu or auto")
-    return dev
-
-
-def retain_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 << 30) -> bool:
-    """Ask the C library's allocator to keep the memory a training step frees, for the next step.
-
-    Every step allocates and frees the same large tensors (a batch of 256 through conv1 alone is
-    4.8 MB). glibc's ``malloc`` serves blocks that large with ``mmap`` and gives them back to the
-    system when they are freed, so each step page-faults its memory in again; on the book's 2-core
-    machine that made the training of a fresh process markedly slower (``benchmarks/RESULTS.md``
-    compares the two). ``mallopt(M_MMAP_THRESHOLD)`` keeps blocks up to
-    ``mmap_threshold`` on the heap and ``mallopt(M_TRIM_THRESHOLD)`` keeps up to ``trim_threshold``
-    freed bytes there; this is what PyTorch's CPU performance guide gets by switching to jemalloc
-    or tcmalloc. It changes no number a run computes. Process-wide, so only the command line calls
-    it (``python -m lenet train`` and ``record``), never an import. Returns False where there is no
-    glibc (macOS, Windows, musl), which is then left as it is.
+    Adam (lr 1e-3, betas (0.9, 0.999) by default), SGD with momentum (lr 0.01, momentum 0.9) or
+    :class:`lenet.sdlm.SDLM` (eta 0.0005, mu and its schedule from ``config``). For a step recorded
+    as a CUDA graph (``graph``), Adam gets its learning rate as a tensor on the model's device,
+    which the schedule fills in place, and on CUDA ``capturable=True``. 'paper' is piecewise
+    constant per epoch (Sec. III.B), so stepping it per batch gives the rates of stepping it per
+    epoch.
 
     Chapters: none (the package and its command line use it).
     """
-    import ctypes
-    import ctypes.util
-
-    name = ctypes.util.find_library("c")
-    try:
-        libc = ctypes.CDLL(name or "libc.so.6")
-        mallopt = libc.mallopt
-    except (OSError, AttributeError):
-        return False
-    m_trim_threshold, m_mmap_threshold = -1, -3  # malloc.h
-    return bool(mallopt(m_mmap_threshold, int(mmap_threshold)) and mallopt(m_trim_threshold, int(trim_threshold)))
-
-
-def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam (lr 1e-3, betas (0.9, 0.999) by default), SGD with momentum (lr 0.01, momentum 0.9)
-    or SDLM (eta 0.0005, mu 0.02; :class:`lenet.sdlm.SDLM`).
-
-    With ``config.cuda_graph`` Adam gets its learning rate as a tensor on the model's device
-    (schedulers then update it in place, where a recorded graph reads it) and, on CUDA,
-    ``capturable=True``; on a CPU, where nothing is captured, the single-tensor implementation.
-
-    Chapters: none (the package and its command line use it).
-    """
+    lr = config.lr if config.lr is not None else DEFAULT_LR[config.optimizer]
     params = [p for p in model.parameters() if p.requires_grad]
+    optimizer: torch.optim.Optimizer
     if config.optimizer == "sdlm":
-        from .sdlm import SDLM
+        optimizer = SDLM(model, lr=lr, mu=config.mu, batch_size=config.batch_size, mu_schedule=config.mu_schedule,
+                         curvature_patterns=config.curvature_patterns, seed=config.seed)
+    elif config.optimizer == "adam" and graph:
+        on_cuda = params[0].device.type == "cuda"
+        optimizer = torch.optim.Adam(params, lr=torch.tensor(lr, device=params[0].device), betas=config.betas,
+                                     weight_decay=config.weight_decay, capturable=on_cuda, foreach=on_cuda)
+    elif config.optimizer == "adam":
+        optimizer = torch.optim.Adam(params, lr=lr, betas=config.betas, weight_decay=config.weight_decay)
+    else:
+        optimizer = torch.optim.SGD(params, lr=lr, momentum=config.momentum, weight_decay=config.weight_decay)
 
-        return SDLM(params, lr=config.learning_rate, mu=config.mu, batch_size=config.batch_size)
-    if config.optimizer == "adam":
-        if config.cuda_graph:
-            device = params[0].device
-            on_cuda = device.type == "cuda"
-            lr = torch.tensor(config.learning_rate, device=device)
-            return torch.optim.Adam(params, lr=lr, betas=config.betas, weight_decay=config.weight_decay,
-                                    capturable=on_cuda, foreach=on_cuda)
-        return torch.optim.Adam(params, lr=config.learning_rate, betas=config.betas, weight_decay=config.weight_decay)
-    return torch.optim.SGD(params, lr=config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay)
-
-
-def make_scheduler(optimizer: torch.optim.Optimizer, config: TrainConfig, steps_per_epoch: int):
-    """The learning-rate schedule of ``config`` as a scheduler stepped after every batch (None for
-    'constant'). 'paper' is piecewise constant per epoch (Sec. III.B), so stepping it per batch
-    gives the same rates as stepping it per epoch.
-
-    Chapters: none (the package and its command line use it).
-    """
-    if config.schedule == "constant":
-        return None
+    total = config.epochs * steps_per_epoch
+    schedule: Optional[Any] = None
     if config.schedule == "paper":
         mult = PAPER_LR_MULTIPLIERS
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: mult[min(s // steps_per_epoch, len(mult) - 1)])
-    total = config.epochs * steps_per_epoch
-    if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
-    return torch.optim.lr_scheduler.OneCycleLR(
-        optimizer, max_lr=config.learning_rate, total_steps=total, pct_start=0.25,
-        anneal_strategy="linear", div_factor=10.0, final_div_factor=100.0,
-        cycle_momentum=config.optimizer == "sgd",
-    )
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: mult[min(s // steps_per_epoch, len(mult) - 1)])
+    elif config.schedule == "cosine":
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+    elif config.schedule == "onecycle":
+        schedule = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=lr, total_steps=total, pct_start=0.25, anneal_strategy="linear", div_factor=10.0,
+            final_div_factor=100.0, cycle_momentum=config.optimizer == "sgd")
+    return optimizer, schedule
 
 
 def _sync(device: torch.device) -> None:
@@ -313,169 +300,119 @@ def evaluate(model: nn.Module, loader: DeviceLoader, amp: bool = False) -> Tuple
     return float(loss_sum) / n, int(correct) / n
 
 
-def input_transform(model: nn.Module, normalization: Optional[str] = None) -> Callable[[torch.Tensor], torch.Tensor]:
-    """The batch transform from uint8 (B, 28, 28) images to the input ``model`` was trained on: the
-    normalisation ``normalization`` if given, else the ``normalization`` attribute that
-    :func:`build_model` and :func:`load_checkpoint` set, else the model class's default; padded to
-    32x32 for the 1998 network. The one rule for everything that feeds a model.
-
-    Chapters: none (the package and its command line use it).
-    """
-    base = unwrap(model)
-    normalization = normalization or getattr(base, "normalization", None) or base.default_normalization
-    return make_transform(normalization, pad=base.input_size == 32)
-
-
-@torch.inference_mode()
-def predict(model: nn.Module, images: torch.Tensor, normalization: Optional[str] = None, batch_size: int = 500) -> torch.Tensor:
-    """Predicted digits for uint8 images (N, 28, 28), prepared by :func:`input_transform`.
-
-    Chapters: 6, 7, 8.
-    """
-    base = unwrap(model)
-    if images.ndim == 2:
-        images = images.unsqueeze(0)
-    transform = input_transform(model, normalization)
-    device = next(model.parameters()).device
-    with evaluating(model):
-        preds = [base.classify(model(transform(images[i: i + batch_size].to(device)))) for i in range(0, len(images), batch_size)]
-    return torch.cat(preds).cpu()
-
-
-#: How many per-step training losses a :class:`History` keeps, from the first step on: the
-#: fingerprint that :mod:`lenet.records` replays to check a recorded run.
-REPLAY_STEPS = 200
-
-
-def fit(
-    model: nn.Module,
-    train_loader: DeviceLoader,
-    test_loader: Optional[DeviceLoader],
-    config: TrainConfig,
-    stop_after: Optional[int] = None,
-    max_steps: Optional[int] = None,
-) -> History:
-    """Train ``model`` on the schedule of ``config``; evaluate on ``test_loader`` after each
+def fit(model: nn.Module, train_loader: DeviceLoader, test_loader: Optional[DeviceLoader], config: TrainConfig,
+        runtime: Runtime = Runtime(), stop_after: Optional[int] = None, max_steps: Optional[int] = None) -> History:
+    """Train ``model`` on the schedule of ``config``; read ``test_loader`` after every
     ``config.eval_every`` epochs (and the last); return a :class:`History`.
 
-    The loop is the one of chapter 6, written out: for each batch, forward, loss,
-    ``zero_grad``, ``backward``, ``step`` (a :class:`lenet.step.TrainStep`, which on a GPU with
-    ``config.cuda_graph`` replays the whole step as a CUDA graph), then the learning-rate
-    schedule. The stop rule is explicit: every epoch of ``config.epochs`` runs, unless
-    ``stop_after`` says to stop after that many epochs (the schedule is still the one of
+    The loop of chapter 6, with what a run needs around it: each pass starts with the optimiser's
+    ``begin_pass`` when it has one (SDLM estimates its curvature there), then for each batch one
+    :class:`lenet.step.TrainStep` (forward, loss, ``zero_grad``, ``backward``, ``step``; replayed
+    as a CUDA graph with ``runtime.cuda_graph``) and one step of the schedule. The first steps'
+    losses stay on the device and are read once, at the end. Every epoch of ``config.epochs``
+    runs, unless ``stop_after`` stops after that many epochs (the schedule is still the one of
     ``config.epochs`` epochs, so the run is the exact prefix of the full one) or ``max_steps``
     after that many steps (the last epoch is then cut short and not evaluated).
 
     Chapters: 4.
     """
-    from tqdm.auto import tqdm
-
+    runtime.check(config)
     device = train_loader.device
-    optimizer = make_optimizer(model, config)
-    scheduler = make_scheduler(optimizer, config, len(train_loader))
-    step = TrainStep(model, optimizer, device, graph=config.cuda_graph, amp=config.amp, channels_last=config.channels_last)
-    history = History(device=str(device) if device.type != "cuda" else torch.cuda.get_device_name(device))
-    target = config.target_fraction
+    started = time.perf_counter()
+    optimizer, schedule = configure_optimizer(model, config, len(train_loader), graph=runtime.cuda_graph)
+    step = TrainStep(model, optimizer, graph=runtime.cuda_graph, amp=runtime.amp, channels_last=config.channels_last)
+    begin_pass = getattr(optimizer, "begin_pass", None)
+    history = History(hardware=hardware_name(device), setup_s=time.perf_counter() - started)
+    first_losses: List[torch.Tensor] = []
     epochs = config.epochs if stop_after is None else min(stop_after, config.epochs)
-    train_time = 0.0
-    start_total = time.perf_counter()
     model.train()
     for epoch in range(epochs):
         train_loader.set_epoch(epoch)
         lr = float(optimizer.param_groups[0]["lr"])
         _sync(device)
         t0 = time.perf_counter()
-        if config.optimizer == "sdlm":  # the paper: h on 500 patterns before each pass, fixed during it
-            from .sdlm import named_curvature
-
-            with evaluating(model):
-                optimizer.set_curvature(named_curvature(model, curvature_sample(train_loader, config, epoch)))
-            if config.mu_schedule == "eta":  # mu falls with eta: the largest step, eta / mu, stays as in pass 1
-                for group in optimizer.param_groups:
-                    group["mu"] = config.mu * group["lr"] / config.learning_rate
+        if begin_pass is not None:
+            begin_pass(train_loader, epoch)
         step.reset_metrics()
         cut_short = False
-        batches = tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, unit="batch",
-                       disable=not config.progress)
-        for x, y in batches:
+        for x, y in tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, unit="batch",
+                         disable=not runtime.progress):
             step(x, y)
-            if len(history.step_losses) < REPLAY_STEPS:
-                history.step_losses.append(float(step.last_loss))
-            if scheduler is not None:
-                scheduler.step()
+            if len(first_losses) < REPLAY_STEPS:
+                first_losses.append(step.loss.clone())
+            if schedule is not None:
+                schedule.step()
             if max_steps is not None and step.steps >= max_steps:
                 cut_short = True
                 break
         _sync(device)
-        train_time += time.perf_counter() - t0
-        record: Dict[str, Any] = {
-            "epoch": epoch + 1,
-            "lr": lr,
-            "train_loss": float(step.loss_sum) / step.seen,
-            "train_acc": int(step.correct) / step.seen,
-            "train_samples": step.seen,
-            "test_loss": None,
-            "test_acc": None,
-            "train_s": train_time,
-        }
+        history.train_s += time.perf_counter() - t0
+        record: Dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "train_loss": float(step.loss_sum) / step.seen,
+                                  "train_acc": int(step.correct) / step.seen, "train_samples": step.seen,
+                                  "test_loss": None, "test_acc": None, "train_s": history.train_s}
         last = epoch + 1 == config.epochs
         if test_loader is not None and not cut_short and ((epoch + 1) % config.eval_every == 0 or last):
-            record["test_loss"], record["test_acc"] = evaluate(model, test_loader, config.amp)
-            if target is not None and history.time_to_target_s is None and record["test_acc"] >= target:
-                history.time_to_target_s = train_time
-                history.epochs_to_target = epoch + 1
-        record["elapsed_s"] = time.perf_counter() - start_total
+            t1 = time.perf_counter()
+            record["test_loss"], record["test_acc"] = evaluate(model, test_loader, runtime.amp)
+            history.eval_s += time.perf_counter() - t1
+            if config.target_acc is not None and history.time_to_target_s is None and record["test_acc"] >= config.target_acc:
+                history.time_to_target_s, history.epochs_to_target = history.train_s, epoch + 1
+        record["elapsed_s"] = time.perf_counter() - started
         history.epochs.append(record)
-        if config.progress:
-            test = f", test loss {record['test_loss']:.4f}, test acc {100 * record['test_acc']:.2f}%" if record["test_acc"] is not None else ""
+        if runtime.progress:
+            test = f", test acc {100 * record['test_acc']:.2f}%" if record["test_acc"] is not None else ""
             print(f"epoch {epoch + 1:>2}/{config.epochs}: train loss {record['train_loss']:.4f}, "
-                  f"train acc {100 * record['train_acc']:.2f}%{test} ({train_time:.1f} s)", flush=True)
+                  f"train acc {100 * record['train_acc']:.2f}%{test} ({history.train_s:.1f} s)", flush=True)
         if cut_short:
             break
-    history.wall_s = train_time
-    history.total_s = time.perf_counter() - start_total
+    history.step_losses = torch.stack(first_losses).tolist() if first_losses else []
+    history.fit_s = time.perf_counter() - started
     return history
 
 
-def curvature_sample(loader: DeviceLoader, config: TrainConfig, epoch: int) -> torch.Tensor:
-    """The ``config.curvature_patterns`` training patterns on which SDLM estimates its curvature
-    before pass ``epoch`` (original images, drawn from ``seed + epoch``).
+def transform_for(config: TrainConfig):
+    """The batch transform of ``config.model``'s input: its normalisation (``config.normalization``,
+    else the model's own) and, for the 1998 network, the padding to 32x32.
 
     Chapters: none (the package and its command line use it).
     """
-    n = loader.images.shape[0]
-    gen = torch.Generator().manual_seed(1_000_003 + config.seed + epoch)
-    idx = torch.randperm(n, generator=gen)[: config.curvature_patterns].to(loader.device)
-    return loader.transform(loader.images[idx])
+    cls = MODELS[config.model]
+    return make_transform(config.normalization or cls.default_normalization, pad=cls.input_size == 32)
 
 
-def make_loaders(config: TrainConfig, train: Split, test: Optional[Split], device: torch.device) -> Tuple[DeviceLoader, Optional[DeviceLoader]]:
-    """Device-resident loaders prepared for ``config.model`` (normalisation, 32x32 padding); with
-    ``config.distortions``, the training loader adds that many distorted copies of each image.
+def eval_loader(config: TrainConfig, split: Split, device: Union[str, torch.device]) -> DeviceLoader:
+    """All of ``split``, in order, prepared for ``config.model``, in batches of ``config.eval_batch_size``.
+
+    Chapters: none (the package and its command line use it).
+    """
+    return DeviceLoader(split, config.eval_batch_size, transform=transform_for(config), device=device)
+
+
+def make_loaders(config: TrainConfig, train: Split, test: Optional[Split], device: Union[str, torch.device],
+                 drop_last: bool = False) -> Tuple[DeviceLoader, Optional[DeviceLoader]]:
+    """The training loader of ``config`` (its first ``train_subset`` images, shuffled from its seed;
+    with ``distortions``, that many distorted copies of each image added) and the test loader (the
+    first ``test_subset`` test images), both on ``device``. ``drop_last`` drops each pass's last
+    partial batch, as a CUDA graph needs.
 
     Chapters: 4, 7.
     """
-    cls = MODELS[config.model]
-    transform = make_transform(config.normalization or cls.default_normalization, pad=cls.input_size == 32)
+    transform = transform_for(config)
     if config.train_subset:
         train = train.subset(config.train_subset)
-    if test is not None and config.test_subset:
-        test = test.subset(config.test_subset)
+    train_loader: DeviceLoader
     if config.distortions:
-        from .distort import DistortedLoader
-
         train_loader = DistortedLoader(train, config.batch_size, config.distortions, transform, device=device,
-                                       seed=config.seed, drop_last=config.cuda_graph, redraw=config.redraw_distortions)
+                                       seed=config.seed, drop_last=drop_last, redraw=config.redraw_distortions)
     else:
         train_loader = DeviceLoader(train, config.batch_size, shuffle=True, transform=transform, device=device,
-                                    seed=config.seed, drop_last=config.cuda_graph)  # a recorded graph has one batch shape
-    test_loader = None
-    if test is not None:
-        test_loader = DeviceLoader(test, config.eval_batch_size, transform=transform, device=device)
-    return train_loader, test_loader
+                                    seed=config.seed, drop_last=drop_last)
+    if test is not None and config.test_subset:
+        test = test.subset(config.test_subset)
+    return train_loader, None if test is None else eval_loader(config, test, device)
 
 
-def build_model(config: TrainConfig, device: torch.device) -> nn.Module:
+def build_model(config: TrainConfig, device: Union[str, torch.device]) -> nn.Module:
     """The model named by ``config``, seeded, on ``device`` (channels-last if asked).
 
     Chapters: 4.
@@ -488,107 +425,27 @@ def build_model(config: TrainConfig, device: torch.device) -> nn.Module:
     return model
 
 
-def train(
-    config: TrainConfig,
-    data: Optional[Tuple[Split, Split]] = None,
-    data_dir: Optional[Union[str, Path]] = None,
-    stop_after: Optional[int] = None,
-    max_steps: Optional[int] = None,
-) -> Tuple[nn.Module, History]:
-    """Build, train and evaluate the model of ``config`` on MNIST (or on ``data`` = (train, test)).
-
-    ``stop_after`` and ``max_steps`` stop early, as in :func:`fit`. Returns the trained model (not
-    compiled) and its :class:`History`.
+def train(config: TrainConfig, runtime: Runtime = Runtime(), data: Optional[Tuple[Split, Split]] = None,
+          data_dir: Optional[Union[str, Path]] = None, stop_after: Optional[int] = None,
+          max_steps: Optional[int] = None) -> Tuple[nn.Module, History]:
+    """Build, train and evaluate the model of ``config`` on MNIST (or on ``data`` = (train, test)),
+    as ``runtime`` says. ``stop_after`` and ``max_steps`` stop early, as in :func:`fit`. Returns
+    the trained model (not compiled) and its :class:`History`.
 
     Chapters: 5, 6, 7.
     """
-    config.validate()
-    device = resolve_device(config.device)
+    device = resolve_device(runtime.device)
     if data is None:
         data = (load_mnist("train", data_dir), load_mnist("test", data_dir))
-    train_loader, test_loader = make_loaders(config, data[0], data[1], device)
+    train_loader, test_loader = make_loaders(config, data[0], data[1], device, drop_last=runtime.cuda_graph)
     model = build_model(config, device)
-    runner = torch.compile(model) if config.compile else model
-    history = fit(runner, train_loader, test_loader, config, stop_after=stop_after, max_steps=max_steps)
+    runner = torch.compile(model) if runtime.compile else model
+    history = fit(runner, train_loader, test_loader, config, runtime, stop_after=stop_after, max_steps=max_steps)
     return model, history
 
 
-# --------------------------------------------------------------------------- checkpoints
-
-CHECKPOINT_FORMAT = "lenet-checkpoint/1"
-
-
-def save_checkpoint(path: Union[str, Path], model: nn.Module, config: TrainConfig, history: Optional[History] = None) -> Path:
-    """Save weights with the model name, the config and the history; returns the path.
-
-    Chapters: 7.
-    """
-    base = unwrap(model)
-    name = getattr(base, "name", None)
-    if name not in MODELS:
-        raise CheckpointError(f"cannot save a {type(base).__name__}: only {', '.join(MODELS)} LeNet-5 models are supported")
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "model": name,
-        "config": asdict(config),
-        "state_dict": {k: v.detach().cpu() for k, v in base.state_dict().items()},
-        "history": history.to_dict() if history is not None else None,
-    }
-    tmp = path.with_name(path.name + ".part")
-    torch.save(payload, tmp)
-    tmp.replace(path)
-    return path
-
-
-def load_checkpoint(
-    path: Union[str, Path],
-    model: Optional[nn.Module] = None,
-    map_location: Union[str, torch.device] = "cpu",
-) -> Tuple[nn.Module, Dict[str, Any]]:
-    """Load a checkpoint written by :func:`save_checkpoint`.
-
-    With ``model`` given, its weights are replaced in place, and a checkpoint of another model
-    is refused with :class:`CheckpointError`; without, a fresh model of the right class is
-    built. Returns ``(model, payload)``; ``payload['config']`` and ``payload['history']`` hold
-    the run's config and metrics.
-
-    Chapters: 7.
-    """
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist")
-    try:
-        payload = torch.load(path, map_location=map_location, weights_only=True)
-    except Exception as exc:
-        raise CheckpointError(f"{path} is not a readable lenet checkpoint ({type(exc).__name__}: {exc})") from None
-    if not isinstance(payload, dict) or payload.get("format") != CHECKPOINT_FORMAT:
-        raise CheckpointError(f"{path} is not a lenet checkpoint (no '{CHECKPOINT_FORMAT}' marker)")
-    name = payload["model"]
-    if model is None:
-        cfg = payload.get("config") or {}
-        model = get_model(name, **cfg.get("model_kwargs", {}))
-    else:
-        base = unwrap(model)
-        have = getattr(base, "name", type(base).__name__)
-        if have != name:
-            raise CheckpointError(
-                f"{path} holds a '{name}' LeNet-5 ({MODELS[name].__name__}), which cannot be loaded into a "
-                f"'{have}' model ({type(base).__name__}); build a {MODELS[name].__name__} or call "
-                f"load_checkpoint without a model"
-            )
-    base = unwrap(model)
-    base.normalization = (payload.get("config") or {}).get("normalization") or base.default_normalization
-    try:
-        base.load_state_dict(payload["state_dict"])
-    except RuntimeError as exc:
-        raise CheckpointError(f"{path}: weights do not fit {type(base).__name__}: {exc}") from None
-    return model, payload
-
-
 __all__ = [
-    "TrainConfig", "History", "CheckpointError", "OPTIMIZERS", "SCHEDULES", "PAPER_LR_MULTIPLIERS",
-    "resolve_device", "make_optimizer", "make_scheduler", "evaluate", "predict", "fit", "make_loaders",
-    "build_model", "train", "input_transform", "REPLAY_STEPS", "save_checkpoint", "load_checkpoint",
+    "TrainConfig", "Runtime", "History", "OPTIMIZERS", "SCHEDULES", "DEFAULT_LR", "GRAPH_OPTIMIZERS",
+    "PAPER_LR_MULTIPLIERS", "REPLAY_STEPS", "configure_optimizer", "evaluate", "fit", "transform_for", "eval_loader",
+    "make_loaders", "build_model", "train",
 ]

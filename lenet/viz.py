@@ -19,18 +19,21 @@ Functions:
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import TYPE_CHECKING, Mapping, Optional, Sequence, Tuple, Union
+from typing import Mapping, Optional, Sequence, Tuple, Union
 
+import matplotlib.pyplot as plt
 import numpy as np
 import torch
+import torch.nn as nn
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.patches import FancyArrowPatch, Rectangle
 
 from .c3 import C3_GROUPS, C3_TABLE, connection_mask
 from .kernels import KERNEL_TITLES, KERNELS, apply_kernel
-
-if TYPE_CHECKING:  # pragma: no cover - imported for annotations only
-    from matplotlib.axes import Axes
-    from matplotlib.figure import Figure
-    import torch.nn as nn
+from .models import LeNet5Classic
+from .pooling import ScaledTanh, pool2d_vectorized
+from .summary import layer_table
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -53,8 +56,7 @@ def _np(x: ArrayLike) -> np.ndarray:
     return np.asarray(x, dtype=np.float32)
 
 
-def _new_axes(ax: Optional["Axes"], figsize: Tuple[float, float]) -> Tuple["Figure", "Axes"]:
-    import matplotlib.pyplot as plt
+def _new_axes(ax: Optional[Axes], figsize: Tuple[float, float]) -> Tuple[Figure, Axes]:
 
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize)
@@ -63,7 +65,6 @@ def _new_axes(ax: Optional["Axes"], figsize: Tuple[float, float]) -> Tuple["Figu
 
 
 def _grid(n: int, ncols: int, size: float, extra_h: float = 0.0, row_h: float = 0.3):
-    import matplotlib.pyplot as plt
 
     ncols = max(1, min(ncols, n))
     nrows = -(-n // ncols)
@@ -92,8 +93,8 @@ def layer_kind(kind: str) -> str:
 # --------------------------------------------------------------------------- chapter 1
 
 
-def architecture_diagram(model: Optional["nn.Module"] = None, input_size: Optional[int] = None,
-                         ax: Optional["Axes"] = None, title: Optional[str] = None) -> "Figure":
+def architecture_diagram(model: Optional[nn.Module] = None, input_size: Optional[int] = None,
+                         ax: Optional[Axes] = None, title: Optional[str] = None) -> Figure:
     """Draw a model as a row of feature-map stacks, in the manner of Fig. 2 of LeCun et al. (1998).
 
     The shapes come from :func:`lenet.summary.layer_table` (one dummy forward pass), so the figure
@@ -104,11 +105,6 @@ def architecture_diagram(model: Optional["nn.Module"] = None, input_size: Option
 
     Chapters: 1.
     """
-    from matplotlib.patches import FancyArrowPatch, Rectangle
-
-    from .models import LeNet5Classic
-    from .summary import layer_table
-
     model = model if model is not None else LeNet5Classic()
     size = input_size or getattr(model, "input_size", 32)
     rows = layer_table(model, size)
@@ -155,7 +151,7 @@ def architecture_diagram(model: Optional["nn.Module"] = None, input_size: Option
 
 def show_digits(images: ArrayLike, labels: Optional[Sequence[int]] = None, predictions: Optional[Sequence[int]] = None,
                 titles: Optional[Sequence[str]] = None, colors: Optional[Sequence[str]] = None, ncols: int = 8,
-                size: float = 1.3, title: Optional[str] = None, cmap: str = "gray_r") -> "Figure":
+                size: float = 1.3, title: Optional[str] = None, cmap: str = "gray_r") -> Figure:
     """A grid of digit images, (N, H, W) or (N, 1, H, W), the one digit grid of the book.
 
     Each panel is titled by ``titles`` (coloured by ``colors``) if given; otherwise by its label
@@ -164,7 +160,6 @@ def show_digits(images: ArrayLike, labels: Optional[Sequence[int]] = None, predi
 
     Chapters: 1, 6, 7, 8.
     """
-    import matplotlib.pyplot as plt
 
     imgs = _np(images)
     if imgs.ndim == 4:
@@ -198,7 +193,7 @@ def show_digits(images: ArrayLike, labels: Optional[Sequence[int]] = None, predi
 
 def show_images(images: Sequence[ArrayLike], titles: Optional[Sequence[str]] = None, ncols: int = 4, size: float = 2.6,
                 cmap: Union[str, Sequence[str]] = "gray", suptitle: Optional[str] = None, colorbar: bool = False,
-                vrange: Union[None, Tuple[float, float], Sequence[Optional[Tuple[float, float]]]] = None) -> "Figure":
+                vrange: Union[None, Tuple[float, float], Sequence[Optional[Tuple[float, float]]]] = None) -> Figure:
     """A row (or grid) of 2-D images with titles.
 
     ``cmap`` is one colour map for all panels or one per panel. ``vrange`` fixes the colour scale:
@@ -235,7 +230,7 @@ def show_images(images: Sequence[ArrayLike], titles: Optional[Sequence[str]] = N
 
 
 def plot_feature_maps(maps: ArrayLike, ncols: int = 8, titles: Optional[Sequence[str]] = None, size: float = 1.5,
-                      suptitle: Optional[str] = None, cmap: str = "gray") -> "Figure":
+                      suptitle: Optional[str] = None, cmap: str = "gray") -> Figure:
     """The maps of one layer, (C, H, W) -- e.g. the 6 maps of C1 (LeCun et al. 1998, Sec. II.B).
 
     Chapters: 2, 6.
@@ -257,8 +252,8 @@ def _fraction(v: float) -> str:
     return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
 
 
-def plot_kernel(kernel: ArrayLike, ax: Optional["Axes"] = None, title: Optional[str] = None, annotate: bool = True,
-                cmap: str = "RdBu_r") -> "Figure":
+def plot_kernel(kernel: ArrayLike, ax: Optional[Axes] = None, title: Optional[str] = None, annotate: bool = True,
+                cmap: str = "RdBu_r") -> Figure:
     """A kernel as a heat map with its weights written in (as fractions where exact).
 
     The weights are the shared weights of one feature map (LeCun et al. 1998, Sec. II.A);
@@ -283,7 +278,7 @@ def plot_kernel(kernel: ArrayLike, ax: Optional["Axes"] = None, title: Optional[
 
 
 def kernel_matrices(kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[str, str] = KERNEL_TITLES,
-                    ncols: int = 4, size: float = 2.4) -> "Figure":
+                    ncols: int = 4, size: float = 2.4) -> Figure:
     """Every kernel of ``kernels`` drawn with :func:`plot_kernel`, one panel each.
 
     Chapters: 2.
@@ -298,7 +293,7 @@ def kernel_matrices(kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[
 
 def kernel_gallery(image: ArrayLike, kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[str, str] = KERNEL_TITLES,
                    ncols: int = 4, size: float = 2.8, clip: bool = True, suptitle: Optional[str] = None,
-                   cmap: str = "gray") -> "Figure":
+                   cmap: str = "gray") -> Figure:
     """The image filtered by every kernel (with :func:`lenet.kernels.apply_kernel`), one panel each.
 
     This is what one convolutional feature map computes before its bias and squashing function
@@ -326,7 +321,7 @@ def kernel_gallery(image: ArrayLike, kernels: Mapping[str, ArrayLike] = KERNELS,
 
 
 def pooling_grid(x: ArrayLike, kernel_size: int = 2, mode: str = "max", coefficient: float = 1.0, bias: float = 0.0,
-                 size: float = 0.55) -> "Figure":
+                 size: float = 0.55) -> Figure:
     """A small worked example of pooling: the input with its windows outlined, and the output,
     every value written in.
 
@@ -336,8 +331,6 @@ def pooling_grid(x: ArrayLike, kernel_size: int = 2, mode: str = "max", coeffici
 
     Chapters: 3.
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.patches import Rectangle
 
     if mode not in ("max", "avg", "sum"):
         raise ValueError(f"mode must be 'max', 'avg' or 'sum', got {mode!r}")
@@ -346,8 +339,6 @@ def pooling_grid(x: ArrayLike, kernel_size: int = 2, mode: str = "max", coeffici
         raise ValueError(f"pooling_grid expects a 2-D array, got shape {a.shape}")
     k = kernel_size
     oh, ow = a.shape[0] // k, a.shape[1] // k
-    from .pooling import pool2d_vectorized
-
     pooled = pool2d_vectorized(torch.as_tensor(a, dtype=torch.float64)[None, None], k, "max" if mode == "max" else "avg")[0, 0].numpy()
     out = pooled if mode != "sum" else coefficient * (k * k) * pooled + bias
     blocks = a[: oh * k, : ow * k].reshape(oh, k, ow, k).transpose(0, 2, 1, 3).reshape(oh, ow, k * k)  # for the winners
@@ -376,7 +367,7 @@ def pooling_grid(x: ArrayLike, kernel_size: int = 2, mode: str = "max", coeffici
     return fig
 
 
-def squashing_functions(ax: Optional["Axes"] = None, a_max: float = 4.0) -> "Figure":
+def squashing_functions(ax: Optional[Axes] = None, a_max: float = 4.0) -> Figure:
     """The logistic sigmoid, tanh, and the squashing function of LeNet-5,
     f(a) = 1.7159 tanh(2a/3) (LeCun et al. 1998, Sec. II.B, Eq. 6 and Appendix A).
 
@@ -385,8 +376,6 @@ def squashing_functions(ax: Optional["Axes"] = None, a_max: float = 4.0) -> "Fig
 
     Chapters: 3.
     """
-    from .pooling import ScaledTanh
-
     fig, ax = _new_axes(ax, (6.0, 3.8))
     a = torch.linspace(-a_max, a_max, 401)
     f = ScaledTanh()
@@ -413,8 +402,8 @@ def squashing_functions(ax: Optional["Axes"] = None, a_max: float = 4.0) -> "Fig
 
 def connection_table(table: Sequence[Sequence[int]] = C3_TABLE,
                      groups: Optional[Sequence[Tuple[str, Sequence[int]]]] = C3_GROUPS,
-                     in_maps: int = 6, ax: Optional["Axes"] = None, title: Optional[str] = None,
-                     in_label: str = "S2 feature map", out_label: str = "C3 feature map") -> "Figure":
+                     in_maps: int = 6, ax: Optional[Axes] = None, title: Optional[str] = None,
+                     in_label: str = "S2 feature map", out_label: str = "C3 feature map") -> Figure:
     """Table I of LeCun et al. (1998), Sec. II.B: which S2 maps (rows) each C3 map (columns) reads.
 
     An X marks a connection, exactly where :func:`lenet.c3.connection_mask` is True; the columns of
@@ -424,7 +413,6 @@ def connection_table(table: Sequence[Sequence[int]] = C3_TABLE,
 
     Chapters: 4.
     """
-    from matplotlib.patches import Rectangle
 
     mask = connection_mask(table, in_maps).numpy()
     n_in, n_out = mask.shape

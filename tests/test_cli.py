@@ -1,7 +1,6 @@
 import json
 import subprocess
 import sys
-from dataclasses import replace
 
 import pytest
 
@@ -60,55 +59,57 @@ def test_train_and_eval_on_a_directory_of_idx_files(tiny_idx_dir, tmp_path):
               "--out", str(out), "--device", "cpu", "--quiet")
     assert res.returncode == 0, res.stderr
     last = json.loads(res.stdout.strip().splitlines()[-1])
-    assert {"test_acc", "epochs", "wall_s", "time_to_target_s"} <= set(last) and last["epochs"] == 1
-    assert 0 <= last["data_s"] and last["wall_s"] <= last["run_s"] <= last["command_s"]  # the benchmark's parts
+    assert {"test_acc", "epochs", "train_s", "time_to_target_s", "hardware"} <= set(last) and last["epochs"] == 1
+    parts = ("setup_s", "train_s", "eval_s", "final_eval_s", "save_s")  # the benchmark's parts of the run
+    assert all(last[k] >= 0 for k in parts) and last["data_s"] + sum(last[k] for k in parts) <= last["command_s"]
+    assert last["train_s"] <= last["run_s"] <= last["command_s"]
     assert (out / "checkpoint.pt").is_file() and last["record"] == str(out / "record.json")
     record = json.loads((out / "record.json").read_text())
-    assert record["format"] == "lenet-record/1" and record["final"]["test_acc"] == last["test_acc"]
+    assert record["format"] == "lenet-record/2" and record["final"]["test_acc"] == last["test_acc"]
     assert record["config"]["epochs"] == 1 and record["checkpoint"] == "checkpoint.pt"
     res = run("eval", "--checkpoint", str(out / "checkpoint.pt"), "--data-dir", str(tiny_idx_dir), "--device", "cpu")
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["n"] == 10
 
 
-def test_classic_defaults_are_the_full_schedule(monkeypatch):
-    seen = {}
+def _capture_runs(monkeypatch):
+    """Replace the run by a function that keeps what it was given and stops."""
+    seen = []
 
-    def fake_train(config, data=None):
-        seen["config"] = config
+    def fake_record_run(name, config, data, runtime, *args, **kwargs):
+        seen.append((config, runtime))
         raise SystemExit(0)
 
-    monkeypatch.setattr("lenet.train.train", fake_train)
+    monkeypatch.setattr("lenet.cli.record_run", fake_record_run)
     monkeypatch.setattr("lenet.cli._load_data", lambda d: (None, None))
+    return seen
+
+
+def test_classic_defaults_are_the_full_schedule(monkeypatch):
+    seen = _capture_runs(monkeypatch)
     with pytest.raises(SystemExit):
         main(["train", "--model", "classic"])
-    cfg = seen["config"]
+    cfg, runtime = seen[-1]
     assert (cfg.epochs, cfg.schedule, cfg.model, cfg.distortions) == (20, "paper", "classic", 0)
-    assert replace(cfg, device="auto", progress=True, target_acc=None, seed=0) == replace(
-        classic_default_config(), target_acc=None)
+    assert cfg == classic_default_config() and runtime.progress
     for argv, want in ((["--optimizer", "sdlm"], sdlm_config()), (["--optimizer", "sdlm", "--distortions"], sdlm_config(distortions=1)),
                        (["--optimizer", "sdlm", "--distortions", "3", "--mu", "5"], sdlm_config(distortions=3, mu=5.0)),
                        (["--optimizer", "adam"], classic_config())):
         with pytest.raises(SystemExit):
-            main(["train", "--model", "classic", *argv])
-        assert replace(seen["config"], progress=True, target_acc=None) == replace(want, target_acc=None), argv
+            main(["train", "--model", "classic", "--quiet", *argv])
+        assert seen[-1][0] == want and not seen[-1][1].progress, argv
 
 
 def test_fast_flag_runs_the_fast_recipe_and_options_override_it(monkeypatch):
-    seen = []
-
-    def fake_train(config, data=None):
-        seen.append(config)
-        raise SystemExit(0)
-
-    monkeypatch.setattr("lenet.train.train", fake_train)
-    monkeypatch.setattr("lenet.cli._load_data", lambda d: (None, None))
-    for argv in (["train", "--fast", "--device", "cpu"], ["train", "--fast", "--epochs", "3", "--device", "cpu", "--cuda-graph"]):
+    seen = _capture_runs(monkeypatch)
+    for argv in (["train", "--fast", "--device", "cpu"], ["train", "--fast", "--epochs", "5", "--device", "cpu", "--cuda-graph",
+                                                          "--target-acc", "98.5"]):
         with pytest.raises(SystemExit):
             main(argv)
-    fast, longer = seen
-    assert fast == replace(fast_config(), device="cpu", target_acc=99.0, progress=True)
-    assert (longer.epochs, longer.eval_every, longer.cuda_graph, longer.batch_size) == (3, 3, True, 256)
+    (fast, fast_runtime), (longer, longer_runtime) = seen
+    assert fast == fast_config() and fast_runtime.device == "cpu" and not fast_runtime.cuda_graph
+    assert (longer.epochs, longer.eval_every, longer.batch_size, longer.target_acc) == (5, 5, 256, 0.985)
+    assert longer_runtime.cuda_graph
 
 
 @pytest.mark.parametrize("args,needle", [
@@ -123,6 +124,8 @@ def test_fast_flag_runs_the_fast_recipe_and_options_override_it(monkeypatch):
     (["train", "--out", "/proc/lenet-run", "--epochs", "1"], "cannot write to /proc/lenet-run"),
     (["record", "no-such-run"], "unknown book run 'no-such-run'"),
     (["train", "--optimizer", "sdlm"], "use --model classic"),
+    (["train", "--optimizer", "sgd", "--cuda-graph", "--device", "cpu"], "a CUDA graph needs an optimiser"),
+    (["train", "--target-acc", "150"], "expected an accuracy in (0, 1] or a percentage"),
     (["train", "--model", "classic", "--distortions", "0"], "expected a positive integer"),
     (["summary", "--model", "x"], "invalid choice"),
 ])

@@ -19,8 +19,11 @@ import torch
 
 from conftest import ROOT
 from lenet import records
-from lenet.recipes import BOOK_RUNS, book_run
-from lenet.train import History, TrainConfig, evaluate, make_loaders, predict
+from lenet.cli import main
+from lenet.inference import predict
+from lenet.recipes import BOOK_RUNS, TARGET_ACC, book_run
+from lenet.recording import PREFIX_STEPS, compare, make_record, record_run, replay
+from lenet.train import History, Runtime, TrainConfig, eval_loader, evaluate
 
 RESULTS = ROOT / "results"
 STORED = records.load_records(RESULTS)
@@ -33,19 +36,19 @@ FIRST_SEEDS = [r for r in STORED if r.seed == min(s.seed for s in STORED if s.ru
                and r.history[0]["train_s"] <= FIRST_EPOCH_S]
 
 
-def _history(accs=(0.95, 0.97), wall_s=12.5):
-    h = History(device="cpu", wall_s=wall_s, total_s=wall_s + 1, step_losses=[2.3, 2.1, 1.9])
+def _history(accs=(0.95, 0.97), train_s=12.5):
+    h = History(hardware="cpu", train_s=train_s, fit_s=train_s + 1, step_losses=[2.3, 2.1, 1.9])
     for e, a in enumerate(accs):
         h.epochs.append({"epoch": e + 1, "lr": 1e-3, "train_loss": 1.0 / (e + 1), "train_acc": a - 0.01, "train_samples": 100,
-                         "test_loss": 0.5 / (e + 1), "test_acc": a, "train_s": wall_s * (e + 1) / len(accs), "elapsed_s": 1.0})
+                         "test_loss": 0.5 / (e + 1), "test_acc": a, "train_s": train_s * (e + 1) / len(accs), "elapsed_s": 1.0})
     return h
 
 
 def _record(name="run-a", **kw):
     from lenet.models import LeNet5Modern
 
-    rec = records.make_record(name, LeNet5Modern(), TrainConfig(epochs=2, target_acc=99.0), _history(), wall_s=20.0,
-                              train_set=(0.1, 0.97), run="run")
+    rec = make_record(name, LeNet5Modern(), TrainConfig(epochs=2, target_acc=0.99), _history(), run_s=20.0,
+                      train_set=(0.1, 0.97), run="run")
     for k, v in kw.items():
         setattr(rec, k, v)
     rec.validate()
@@ -58,12 +61,13 @@ def _record(name="run-a", **kw):
 def test_record_holds_config_history_final_metrics_machine_and_code_hash():
     rec = _record()
     assert rec.parameters == 61_706 and rec.model == "modern" and rec.epochs == 2
-    assert rec.test_acc == 0.97 and rec.train_s == 12.5 and rec.wall_s == 20.0
+    assert rec.test_acc == 0.97 and rec.train_s == 12.5 and rec.run_s == 20.0 and rec.final["fit_s"] == 13.5
     assert rec.column("test_acc") == [0.95, 0.97] and rec.step_losses == [2.3, 2.1, 1.9]
     assert rec.final["target_acc"] == pytest.approx(0.99) and rec.final["train_set_acc"] == 0.97
     assert rec.machine["device"] == "cpu" and rec.machine["torch"] == torch.__version__ and rec.machine["threads"] >= 1
     assert rec.code_hash == records.code_hash() and len(rec.code_hash) == 16
-    assert rec.config["epochs"] == 2 and rec.train_config() == TrainConfig(epochs=2, target_acc=99.0)
+    assert rec.config["epochs"] == 2 and rec.train_config() == TrainConfig(epochs=2, target_acc=0.99)
+    assert rec.runtime == {"amp": False, "compile": False, "cuda_graph": False} and "progress" not in rec.config
 
 
 def test_code_hash_ignores_docstrings_and_comments(tmp_path, monkeypatch):
@@ -128,27 +132,36 @@ def test_unwritable_output_is_caught_before_training(tmp_path):
         records.ensure_writable(blocker / "sub")
 
 
+def test_records_of_the_first_format_are_read():
+    """The book's records before the second format: how a run ran was inside its configuration,
+    its target in percent, the whole run's time ``wall_s`` and the hardware ``machine.name``."""
+    old = json.loads((RESULTS / "classic-1998-s0.json").read_text())
+    assert old["format"] == records.RECORD_FORMAT_V1 and "device" in old["config"]
+    rec = records.Record.from_dict(old)
+    assert rec.format == records.RECORD_FORMAT and rec.run_s == old["wall_s"] and rec.final["fit_s"] == old["final"]["total_s"]
+    assert rec.hardware == old["machine"]["name"] and rec.runtime == {"amp": False, "compile": False, "cuda_graph": False}
+    assert rec.train_config().target_acc == pytest.approx(TARGET_ACC) and "device" not in rec.config
+
+
 def test_record_run_then_replay_matches_bit_for_bit_and_detects_a_wrong_record(tmp_path, mnist):
     data = (mnist[0].subset(1500), mnist[1].subset(500))
-    cfg = TrainConfig(model="classic", epochs=2, batch_size=50, lr=1e-3, schedule="paper", progress=False, device="cpu")
-    rec = records.record_run("tiny-s0", cfg, data, tmp_path, run="tiny", title="tiny")
+    cfg = TrainConfig(model="classic", epochs=2, batch_size=50, lr=1e-3, schedule="paper")
+    rec = record_run("tiny-s0", cfg, data, Runtime(device="cpu", progress=False), tmp_path, run="tiny", title="tiny")
     assert (tmp_path / "tiny-s0.json").is_file() and (tmp_path / rec.checkpoint).is_file()
     assert rec.epochs == 2 and len(rec.step_losses) == 60 and rec.final["train_set_acc"] is not None
-    cmp = records.compare(rec, records.replay(rec, data, epochs=1))
+    cmp = compare(rec, replay(rec, data, epochs=1))
     assert cmp.exact and cmp.ok and cmp.epochs == 1 and cmp.steps == 30, cmp.message
     model = records.load_model(rec, tmp_path)
     assert float((predict(model, data[1].images) == data[1].labels).double().mean()) == rec.test_acc
     forged = replace(rec, step_losses=[v * 1.001 for v in rec.step_losses])
-    bad = records.compare(forged, records.replay(forged, data, steps=12))
+    bad = compare(forged, replay(forged, data, steps=12))
     assert not bad.ok and "does not come from this code" in bad.message
     typed = replace(rec, history=[dict(rec.history[0], test_acc=0.99)] + rec.history[1:])
-    edited = records.compare(typed, records.replay(typed, data, epochs=1))
+    edited = compare(typed, replay(typed, data, epochs=1))
     assert not edited.ok and "edited by hand" in edited.message and "test_acc" in edited.message
 
 
 def test_cli_record_lists_the_book_runs(capsys):
-    from lenet.cli import main
-
     assert main(["record", "--list", "--out", str(RESULTS)]) == 0
     out = capsys.readouterr().out
     assert all(run.name in out for run in BOOK_RUNS)
@@ -165,7 +178,7 @@ def test_every_book_run_is_recorded_with_its_current_recipe():
             name = run.record_name(seed)
             assert name in BY_NAME, f"no record {name}: run `python -m lenet record {run.name}`"
             rec = BY_NAME[name]
-            want = replace(run.make(seed), device=rec.config["device"], progress=False)
+            want = run.make(seed)
             assert rec.train_config() == want, f"{name} was made with another recipe: re-run `python -m lenet record {run.name}`"
             assert (rec.run, rec.chapter, rec.title) == (run.name, run.chapter, run.title)
             assert (rec.checkpoint is not None) == (seed in run.checkpoint_seeds)
@@ -180,8 +193,8 @@ def test_every_book_run_is_recorded_with_its_current_recipe():
 def test_record_replays(rec, mnist):
     """The first steps of every record, replayed on this CPU."""
     if rec.on_gpu:
-        pytest.skip(f"GPU-only record ({rec.device}): its bf16/CUDA arithmetic is not replayed on a CPU")
-    cmp = records.compare(rec, records.replay(rec, mnist, steps=len(rec.step_losses)))
+        pytest.skip(f"GPU-only record ({rec.hardware}): its bf16/CUDA arithmetic is not replayed on a CPU")
+    cmp = compare(rec, replay(rec, mnist, steps=len(rec.step_losses)))
     assert cmp.ok, cmp.message
     if not cmp.exact:
         warnings.warn(cmp.message)
@@ -194,11 +207,11 @@ def test_record_replays(rec, mnist):
 def test_record_first_epoch_replays_exactly(rec, mnist):
     """The whole first epoch, bit for bit, where this machine rounds as the recording one did."""
     if rec.on_gpu:
-        pytest.skip(f"GPU-only record ({rec.device})")
-    probe = records.compare(rec, records.replay(rec, mnist, steps=records.PREFIX_STEPS))
+        pytest.skip(f"GPU-only record ({rec.hardware})")
+    probe = compare(rec, replay(rec, mnist, steps=PREFIX_STEPS))
     if not probe.exact:
         pytest.skip("bit-for-bit replay needs the recording machine's arithmetic: " + probe.message)
-    cmp = records.compare(rec, records.replay(rec, mnist, epochs=1))
+    cmp = compare(rec, replay(rec, mnist, epochs=1))
     assert cmp.exact and cmp.epochs == 1, cmp.message
 
 
@@ -206,11 +219,9 @@ def test_record_first_epoch_replays_exactly(rec, mnist):
 @pytest.mark.parametrize("rec", [r for r in STORED if r.checkpoint], ids=lambda r: r.name)
 def test_record_checkpoint_gives_its_final_metrics(rec, mnist):
     model = records.load_model(rec, RESULTS)
-    config = rec.train_config()
-    _, test_loader = make_loaders(replace(config, device="cpu"), mnist[0].subset(1), mnist[1], torch.device("cpu"))
-    loss, acc = evaluate(model, test_loader)
+    loss, acc = evaluate(model, eval_loader(rec.train_config(), mnist[1], "cpu"))
     mistakes, recorded = round((1 - acc) * len(mnist[1])), round(rec.test_error * len(mnist[1]))
-    if rec.on_gpu or not records.compare(rec, records.replay(rec, mnist, steps=records.PREFIX_STEPS)).exact:
+    if rec.on_gpu or not compare(rec, replay(rec, mnist, steps=PREFIX_STEPS)).exact:
         assert abs(mistakes - recorded) <= 2, f"{rec.name}: {mistakes} mistakes, the record says {recorded}"
     else:
         assert acc == rec.test_acc and loss == pytest.approx(rec.final["test_loss"], rel=1e-6)

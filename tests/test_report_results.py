@@ -15,6 +15,7 @@ import torch  # noqa: E402
 from lenet import draw, records, report  # noqa: E402
 from lenet.models import LeNet5Classic, LeNet5Modern  # noqa: E402
 from lenet.rbf import DIGIT_BITMAPS  # noqa: E402
+from lenet.recording import make_record  # noqa: E402
 from lenet.train import History, TrainConfig  # noqa: E402
 
 
@@ -24,12 +25,12 @@ def _close_figures():
     plt.close("all")
 
 
-def _history(accs=(0.95, 0.97, 0.98), wall_s=12.5, device="cpu"):
-    h = History(device=device)
+def _history(accs=(0.95, 0.97, 0.98), train_s=12.5, hardware="cpu"):
+    h = History(hardware=hardware)
     for e, a in enumerate(accs):
         h.epochs.append({"epoch": e + 1, "lr": 1e-3, "train_loss": 1.0 / (e + 1), "train_acc": a - 0.01,
-                         "test_loss": 0.5 / (e + 1), "test_acc": a, "train_s": wall_s * (e + 1) / len(accs)})
-    h.wall_s = wall_s
+                         "test_loss": 0.5 / (e + 1), "test_acc": a, "train_s": train_s * (e + 1) / len(accs)})
+    h.train_s = train_s
     return h
 
 
@@ -65,13 +66,13 @@ def test_bitmap_distances_are_four_times_hamming():
 
 
 def _record(name, run, error, model="modern", parameters=61_706, train_s=10.0, seed=0):
-    h = History(device="cpu", wall_s=train_s, total_s=train_s, step_losses=[1.0])
+    h = History(hardware="cpu", train_s=train_s, fit_s=train_s, step_losses=[1.0])
     for e, acc in enumerate((0.9, 1 - error)):
         h.epochs.append({"epoch": e + 1, "lr": 1e-3, "train_loss": 0.5, "train_acc": 0.9, "train_samples": 100,
                          "test_loss": 0.1, "test_acc": acc, "train_s": train_s * (e + 1) / 2, "elapsed_s": 1.0})
     net = LeNet5Modern() if model == "modern" else LeNet5Classic()
-    rec = records.make_record(name, net, TrainConfig(model=model, epochs=2, seed=seed), h, wall_s=train_s, run=run,
-                              title=run.upper())
+    rec = make_record(name, net, TrainConfig(model=model, epochs=2, seed=seed), h, run_s=train_s, run=run,
+                      title=run.upper())
     assert rec.parameters == parameters
     return rec
 
@@ -86,7 +87,7 @@ def test_runs_and_ablation_tables():
     rows = report.ablation_rows([("b", "1998"), ("a", "+ all")], recs)
     assert rows[0]["change"] is None and rows[1]["change"] == pytest.approx(0.011 - 0.015)
     assert rows[1]["per_epoch_s"] == pytest.approx(5.0)
-    assert rows[1]["noise"] == pytest.approx(2 * math.sqrt(0.0 / 1 + 0.0014142135 ** 2 / 2), rel=1e-4)
+    assert rows[1]["se"] == pytest.approx(math.sqrt(0.0 / 1 + 0.0014142135 ** 2 / 2), rel=1e-4)
     assert rows[1]["beyond noise"] == "yes" and rows[0]["beyond noise"] == "-"
     table = report.ablation_table(rows).splitlines()
     assert table[2].startswith("| 1998 | 60,000 | 1.50% | - |") and "| -0.40 |" in table[3] and table[3].endswith("| yes |")
@@ -228,8 +229,10 @@ def test_process_parts_and_their_figure_come_from_the_benchmark_run():
     bench = records.load_benchmark("cpu-2core")
     parts = report.process_parts(bench)
     runs = bench["process"]["fast"]["per_seed"]
-    assert set(parts) == set(report.PROCESS_PARTS) and min(r["train_s"] for r in runs) <= parts["train_s"]
+    assert set(parts) <= set(report.PROCESS_PARTS) and min(r["train_s"] for r in runs) <= parts["train_s"]
     assert sum(parts.values()) == pytest.approx(bench["process"]["fast"]["median_s"], rel=0.1)
+    assert all(r["startup_s"] > 0 and sum(r[k] for k in parts) == pytest.approx(r.get("process_s", r.get("wall_s")))
+               for r in runs)  # each process's parts add up to it
     fig = report.plot_process_times(bench)
     ax = fig.axes[0]
     assert len(ax.patches) == 1 + len(parts)  # the source's bar, then one per part of the fast one
@@ -238,3 +241,17 @@ def test_process_parts_and_their_figure_come_from_the_benchmark_run():
     with pytest.raises(records.RecordError, match="no benchmark run 'nope'"):
         records.load_benchmark("nope")
     plt.close(fig)
+
+
+def test_plot_squash_draws_f_and_its_second_derivative():
+    """The curves of chapter 5's figure against finite differences of the squashing function."""
+    fig = report.plot_squash()
+    f_line, f2_line = fig.axes[0].get_lines()[:2]
+    a, f = (torch.as_tensor(v, dtype=torch.float64) for v in f_line.get_data())
+    _, f2 = (torch.as_tensor(v, dtype=torch.float64) for v in f2_line.get_data())
+    assert torch.allclose(f, 1.7159 * torch.tanh(2 * a / 3))
+    h = float(a[1] - a[0])
+    second = (f[2:] - 2 * f[1:-1] + f[:-2]) / h ** 2          # the central difference
+    assert torch.allclose(f2[1:-1], second, atol=1e-3)
+    at = lambda v: float(f2[(a - v).abs().argmin()])  # noqa: E731
+    assert at(1.0) < 0 < at(-1.0)                               # concave where f > 0

@@ -18,8 +18,16 @@ from lenet import distort
 from lenet.models import LeNet5Classic
 from lenet.rbf import map_loss
 from lenet.recipes import SDLM_MU, SDLM_MU_SCHEDULE, paper_sdlm_config, sdlm_config
-from lenet.sdlm import MU, SDLM, curvature, named_curvature, output_curvature, step_size_ranges
-from lenet.train import MU_SCHEDULES, TrainConfig, make_optimizer, train
+from lenet.sdlm import ETA, MU, MU_SCHEDULES, SDLM, curvature, output_curvature, step_size_ranges
+from lenet.train import Runtime, TrainConfig, configure_optimizer, train
+
+CPU = Runtime(device="cpu", progress=False)
+
+
+def named_curvature(net, x):
+    """:func:`lenet.sdlm.curvature` keyed by the parameters themselves, as SDLM.set_curvature takes it."""
+    h = curvature(net, x)
+    return {p: h[name] for name, p in net.named_parameters()}
 
 
 @pytest.fixture(scope="module")
@@ -126,13 +134,15 @@ def test_f6_curvature_is_the_exact_gauss_newton_diagonal(net_and_batch):
 
 def test_step_sizes_are_positive_and_bounded_by_eta_over_mu(net_and_batch):
     net, x, y = net_and_batch
-    opt = SDLM(net.parameters(), lr=5e-4, mu=MU)
+    opt = SDLM(net, lr=5e-4, mu=MU)
     assert all(torch.equal(s, torch.full_like(s, 5e-4 / MU)) for s in opt.step_sizes().values())
     opt.set_curvature(named_curvature(net, x))
     for s in opt.step_sizes().values():
         assert bool((s > 0).all()) and bool((s <= 5e-4 / MU).all())
     with pytest.raises(ValueError, match="SDLM needs lr > 0"):
-        SDLM(net.parameters(), lr=0.0)
+        SDLM(net, lr=0.0)
+    with pytest.raises(ValueError, match="unknown mu_schedule 'fast'"):
+        SDLM(net, mu_schedule="fast")
     ranges = step_size_ranges(curvature(net, x))
     assert list(ranges) == ["C1", "S2", "C3", "S4", "C5", "F6"]
     assert all(0 < lo <= hi <= 5e-4 / MU for lo, hi in ranges.values())
@@ -144,7 +154,7 @@ def test_sdlm_step_is_the_per_pattern_update(net_and_batch):
     net.load_state_dict(net_and_batch[0].state_dict())
     h = named_curvature(net, x)
     before = {n: p.detach().clone() for n, p in net.named_parameters()}
-    opt = SDLM(net.parameters(), lr=1e-3, mu=MU, batch_size=2)
+    opt = SDLM(net, lr=1e-3, mu=MU, batch_size=2)
     opt.set_curvature(h)
     opt.zero_grad()
     net.loss(net(x), y).backward()
@@ -157,24 +167,22 @@ def test_sdlm_step_is_the_per_pattern_update(net_and_batch):
 
 def test_training_with_sdlm_and_distortions(mnist):
     data = (mnist[0].subset(2000), mnist[1].subset(500))
-    cfg = sdlm_config(epochs=2, progress=False, device="cpu", curvature_patterns=100)
-    assert cfg.learning_rate == 5e-4 and cfg.mu == SDLM_MU and isinstance(make_optimizer(LeNet5Classic(), cfg), SDLM)
+    cfg = sdlm_config(epochs=2, curvature_patterns=100)
+    assert cfg.lr == ETA == 5e-4 and cfg.mu == SDLM_MU and isinstance(configure_optimizer(LeNet5Classic(), cfg, 10)[0], SDLM)
     paper = paper_sdlm_config()
     assert (paper.batch_size, paper.mu, paper.lr, paper.epochs, paper.schedule) == (1, MU, 5e-4, 20, "paper")
-    _, plain = train(cfg, data=data)
+    _, plain = train(cfg, CPU, data=data)
     assert plain.test_acc > 0.25 and plain.epochs[1]["lr"] == pytest.approx(5e-4)          # chance is 0.1
     assert plain.epochs[1]["train_loss"] < 0.6 * plain.step_losses[0]
-    cfg_d = TrainConfig(**{**cfg.__dict__, "distortions": 2})
-    _, dist = train(cfg_d, data=data)
+    cfg_d = cfg.replace(distortions=2)
+    _, dist = train(cfg_d, CPU, data=data)
     assert dist.epochs[0]["train_samples"] == 3 * 2000 and dist.test_acc > 0.25
-    _, again = train(cfg_d, data=data)
+    _, again = train(cfg_d, CPU, data=data)
     assert again.step_losses == dist.step_losses                           # seeded: the same copies, the same order
     with pytest.raises(ValueError, match="written for the 1998 network"):
         TrainConfig(model="modern", optimizer="sdlm")
     with pytest.raises(ValueError, match="distorted copies per training image"):
         TrainConfig(distortions=-1)
-    with pytest.raises(ValueError, match="cuda_graph=True needs optimizer='adam'"):
-        TrainConfig(model="classic", optimizer="sdlm", cuda_graph=True)
 
 
 def test_distortions_are_the_affine_maps_they_say():
