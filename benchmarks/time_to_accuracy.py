@@ -54,7 +54,7 @@ from lenet.machine import machine_info, resolve_device  # noqa: E402
 from lenet.recipes import book_run, fast_config, gpu_settings  # noqa: E402
 from lenet.recording import record_run  # noqa: E402
 from lenet.records import load_records, summarize  # noqa: E402
-from lenet.report import process_parts  # noqa: E402
+from lenet.speed import process_parts  # noqa: E402
 from lenet.train import Runtime, TrainConfig, eval_loader, evaluate, train  # noqa: E402
 
 SOURCE_SCRIPT = Path(__file__).with_name("source_script.py")

@@ -72,7 +72,14 @@ def distort(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
 
     Chapters: none (the package and its command line use it).
     """
-    theta = affine_matrices(params.to(x), x.shape[-1])
+    return warp(x, affine_matrices(params.to(x), x.shape[-1]))
+
+
+def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
+    """Warp a batch (n, 1, H, W) by the (n, 2, 3) matrices of :func:`affine_matrices`, bilinearly.
+
+    Chapters: none (the package and its command line use it).
+    """
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
@@ -110,16 +117,19 @@ class DistortedLoader(DeviceLoader):
             self.params = self._draw(self.epoch)
         order = torch.randperm(self.patterns, generator=torch.Generator().manual_seed(self.seed + self.epoch)).to(self.device)
         self.epoch += 1
+        # once a pass, for every pattern: its image, whether it is a distorted copy, and the matrix
+        # that warps it (an original gets some copy's matrix, and keeps its own pixels below)
+        image, copy = order % n, order // n
+        is_copy = (copy > 0).view(-1, 1, 1, 1)
+        size = self.transform(self.images[:1]).shape[-1]
+        theta = affine_matrices(self.params, size)[(copy - 1).clamp(min=0) * n + image]
         for b in range(len(self)):
-            idx = order[b * self.batch_size: (b + 1) * self.batch_size]
-            image, copy = idx % n, idx // n
-            x = self.transform(self.images[image])
-            # every pattern of the batch is warped (an original with some copy's parameters) and
-            # the originals then keep their own pixels: no test on the device's data, so nothing
-            # waits for the GPU, and each warped pattern is exactly what warping it alone gives
-            rows = (copy - 1).clamp(min=0) * n + image
-            warped = distort(x, self.params[rows])
-            yield torch.where((copy > 0).view(-1, 1, 1, 1), warped, x), self.labels[image]
+            batch = slice(b * self.batch_size, (b + 1) * self.batch_size)
+            x = self.transform(self.images[image[batch]])
+            # every pattern is warped and the originals then keep their pixels: no test on the
+            # device's data, so nothing waits for the GPU, and each warped pattern is exactly
+            # what warping it alone gives
+            yield torch.where(is_copy[batch], warp(x, theta[batch]), x), self.labels[image[batch]]
 
 
 def examples(split: Split, transform: Callable[[torch.Tensor], torch.Tensor], n: int = 8, copies: int = 7,
@@ -137,4 +147,4 @@ def examples(split: Split, transform: Callable[[torch.Tensor], torch.Tensor], n:
     return torch.stack(rows, dim=1).reshape(-1, *x.shape[1:])
 
 
-__all__ = ["RANGES", "draw_parameters", "affine_matrices", "distort", "DistortedLoader", "examples"]
+__all__ = ["RANGES", "draw_parameters", "affine_matrices", "distort", "warp", "DistortedLoader", "examples"]

@@ -356,10 +356,3 @@ def check_f6_curvature(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], 
     return _run("f6_curvature", fn, [(f"{n} pattern(s)", case(n)) for n in (1, 7, 64)],
                 "h_a = f'(a)^2 h_x with f'(a) = A S (1 - tanh(S a)^2); a weight's h is h_a of its unit times its "
                 "input squared; average over the patterns")
-
-
-__all__ = [
-    "NotImplementedYet", "todo", "check_layer_counts", "check_output_size", "check_conv2d", "check_max_pool",
-    "check_subsampling", "check_table_parameters", "check_rbf", "check_map_loss", "check_paper_normalization",
-    "check_accuracy", "check_f6_curvature",
-]

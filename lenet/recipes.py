@@ -159,6 +159,11 @@ ABLATION_STEPS: Tuple[Tuple[str, str, Dict[str, str]], ...] = (
     ("ablation-4-dense-c3", "+ dense C3", {"output": "linear", "activation": "relu", "pooling": "max", "c3": "dense"}),
 )
 
+#: The chain's missing corner (chapter 8): max pooling with the scaled tanh, after the linear
+#: output, so that ReLU and max pooling are each measured with and without the other (a 2 x 2
+#: design from ``ablation-1-softmax``: tanh or ReLU, subsampling or max pooling).
+ABLATION_TANH_MAXPOOL = ("ablation-2b-tanh-maxpool", "+ max pooling, scaled tanh kept", {"output": "linear", "pooling": "max"})
+
 
 def ablation_config(options: Dict[str, str], **overrides: Any) -> TrainConfig:
     """One step of the ablation: :class:`lenet.models.LeNet5Classic` with ``options`` (its
@@ -201,7 +206,7 @@ BOOK_RUNS: Tuple[BookRun, ...] = (
             lambda s: source_config("sgd", seed=s), (0, 1, 2),
             notes="the source's experiment: 10 epochs, batch 64, SGD 0.01 with momentum 0.9"),
     BookRun("modern-fast", "modern LeNet-5, the fast recipe", "7",
-            lambda s: fast_config(seed=s), tuple(range(10)),
+            lambda s: fast_config(seed=s), tuple(range(20)),
             notes="2 epochs, batch 256, one-cycle to 0.01, Adam betas (0.7, 0.9), standardised inputs"),
     BookRun("classic-sdlm", "1998 LeNet-5, SDLM, 20 passes (the paper's method)", "6",
             lambda s: sdlm_config(seed=s), (0, 1, 2),
@@ -221,7 +226,7 @@ BOOK_RUNS: Tuple[BookRun, ...] = (
 ) + tuple(
     BookRun(name, title, "8", (lambda s, o=options: ablation_config(o, seed=s)), (0, 1, 2),
             notes="ablation step: LeNet5Classic(" + ", ".join(f"{k}={v!r}" for k, v in options.items()) + ")")
-    for name, title, options in ABLATION_STEPS
+    for name, title, options in (*ABLATION_STEPS, ABLATION_TANH_MAXPOOL)
 )
 
 
@@ -239,4 +244,4 @@ def book_run(name: str) -> BookRun:
 __all__ = ["classic_config", "sdlm_config", "paper_sdlm_config", "SDLM_BATCH", "SDLM_MU", "SDLM_MU_SCHEDULE", "SDLM_DISTORTIONS", "CLASSIC_DEFAULT",
            "classic_default_config", "source_config", "fast_config", "gpu_settings",
            "TARGET_ACC", "FAST_EPOCHS", "FAST_BATCH", "FAST_LR", "FAST_BETAS", "FAST_EVAL_BATCH",
-           "ABLATION_STEPS", "ablation_config", "BookRun", "BOOK_RUNS", "book_run"]
+           "ABLATION_STEPS", "ABLATION_TANH_MAXPOOL", "ablation_config", "BookRun", "BOOK_RUNS", "book_run"]

@@ -22,7 +22,7 @@ from .metrics import confusion_matrix, misclassified, most_confused
 from .pooling import SQUASH_AMPLITUDE, SQUASH_SLOPE
 from .rbf import DIGIT_BITMAPS, bitmap_distances, map_loss
 from .records import summarize
-from .viz import show_digits
+from .viz import legible, show_digits
 
 #: The test error of LeNet-5 without distortions reported by LeCun et al. (1998), Sec. III.B.
 PAPER_TEST_ERROR = 0.0095
@@ -82,7 +82,7 @@ def plot_bitmaps(bitmaps: Optional[torch.Tensor] = None, labels: Optional[Sequen
         ax.tick_params(which="minor", length=0)
         ax.set_title(labels[i], fontsize=10)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 def plot_matrix(matrix, ax=None, title: str = "", xlabel: str = "", ylabel: str = "",
@@ -113,7 +113,7 @@ def plot_matrix(matrix, ax=None, title: str = "", xlabel: str = "", ylabel: str 
     ax.set_ylabel(ylabel)
     fig.colorbar(im, ax=ax, fraction=0.046, pad=0.04, label="log(1 + count)" if log else None)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 def plot_squash(amplitude: float = SQUASH_AMPLITUDE, slope: float = SQUASH_SLOPE, ax=None):
@@ -141,7 +141,7 @@ def plot_squash(amplitude: float = SQUASH_AMPLITUDE, slope: float = SQUASH_SLOPE
     ax.set_title("targets +-1 = f(+-1), where |f''| is largest")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 def plot_f6_states(images, states, penalties, ncols: Optional[int] = None, bitmaps: Optional[torch.Tensor] = None):
@@ -174,7 +174,7 @@ def plot_f6_states(images, states, penalties, ncols: Optional[int] = None, bitma
             if row or k == 0:
                 ax.set_title(title, fontsize=8)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 def plot_map_loss(y_correct: float = 5.0, js: Sequence[float] = (0.0, 0.1, 1.0, 3.0), wrong=None):
@@ -212,7 +212,7 @@ def plot_map_loss(y_correct: float = 5.0, js: Sequence[float] = (0.0, 0.1, 1.0, 
     ax_g.set_title("how hard a wrong class is pushed up")
     ax_l.legend(fontsize=8)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 # --------------------------------------------------------------------------- training curves
@@ -272,7 +272,7 @@ def plot_history(histories, reference_error: Optional[float] = None, reference_l
         ax.grid(alpha=0.3, which="both")
         ax.xaxis.get_major_locator().set_params(integer=True)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 # --------------------------------------------------------------------------- confusion matrix
@@ -342,7 +342,7 @@ def plot_records_by_epoch(records, ax=None, reference_error: Optional[float] = P
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=8)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 # --------------------------------------------------------------------------- tables of runs
@@ -454,49 +454,6 @@ def ablation_table(rows: Sequence[Mapping]) -> str:
                            "beyond the noise?"], cells, right=(1, 3, 4))
 
 
-#: The parts of a whole ``python -m lenet train --fast`` process, as ``benchmarks/time_to_accuracy.py``
-#: measures them (``--process-seeds``), and how the book names them. (Runs of its first format
-#: split a process into start-up, data, training and "the rest" only.)
-PROCESS_PARTS = {"startup_s": "start-up and imports", "data_s": "data", "setup_s": "optimiser set-up",
-                 "train_s": "training", "eval_s": "evaluation", "save_s": "saving", "other_s": "the rest"}
-
-
-def process_parts(benchmark: Mapping) -> Dict[str, float]:
-    """Median seconds of each part (:data:`PROCESS_PARTS`) of the fast recipe's whole processes in
-    a run of ``benchmarks/time_to_accuracy.py`` (:func:`lenet.records.load_benchmark`).
-
-    Chapters: 7.
-    """
-    runs = benchmark["process"]["fast"]["per_seed"]
-    return {key: statistics.median(r[key] for r in runs) for key in PROCESS_PARTS if key in runs[0]}
-
-
-def plot_process_times(benchmark: Mapping, ax=None):
-    """The source script's whole process against the fast recipe's, as bars in seconds, the fast
-    one split into its parts (:func:`process_parts`, medians over the seeds).
-
-    Chapters: 7.
-    """
-    proc = benchmark["process"]
-    parts = process_parts(benchmark)
-    source_s = proc["source"]["median_s"]
-    fig, ax = (ax.figure, ax) if ax is not None else plt.subplots(figsize=(10, 2.6))
-    ax.barh(1, proc["source"]["median_s"], color="0.65")
-    ax.text(proc["source"]["median_s"], 1, f" {proc['source']['median_s']:.1f} s", va="center")
-    left = 0.0
-    for i, (key, label) in enumerate((k, v) for k, v in PROCESS_PARTS.items() if k in parts):
-        ax.barh(0, parts[key], left=left, color=f"C{i}", label=f"{label} {parts[key]:.2f} s")
-        left += parts[key]
-    ax.text(left, 0, f" {left:.1f} s", va="center")
-    ax.set_yticks([0, 1], ["python -m lenet train --fast", "the source's script"])
-    ax.set_xlim(0, 1.12 * proc["source"]["median_s"])
-    ax.set_xlabel("seconds for the whole process (median over the runs)")
-    ax.set_title(f"{benchmark['device']}: {proc['ratio']:.1f} times faster")
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=8, frameon=False, title="the fast process")
-    fig.tight_layout()
-    return fig
-
-
 def plot_results(records, ax=None, labels=None):
     """Test error against training time (log scale), one point per record, one colour per run.
 
@@ -519,13 +476,11 @@ def plot_results(records, ax=None, labels=None):
     ax.grid(alpha=0.3, which="both")
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 __all__ = [
     "PAPER_TEST_ERROR", "PAPER_TEST_ERROR_DISTORTED", "plot_bitmaps", "bitmap_distances", "plot_matrix",
     "plot_squash", "plot_f6_states", "plot_map_loss", "plot_history", "confusion_matrix", "most_confused",
     "plot_confusion_matrix", "misclassified", "plot_misclassified", "plot_predictions", "plot_records_by_epoch",
-    "markdown_table", "error_cell", "group_runs", "runs_table", "standard_error_of_difference", "ablation_rows", "ablation_table", "plot_results",
-    "PROCESS_PARTS", "process_parts", "plot_process_times",
-]
+    "markdown_table", "error_cell", "group_runs", "runs_table", "standard_error_of_difference", "ablation_rows", "ablation_table", "plot_results"]

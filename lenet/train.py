@@ -238,7 +238,8 @@ def configure_optimizer(model: nn.Module, config: TrainConfig, steps_per_epoch: 
     Adam (lr 1e-3, betas (0.9, 0.999) by default), SGD with momentum (lr 0.01, momentum 0.9) or
     :class:`lenet.sdlm.SDLM` (eta 0.0005, mu and its schedule from ``config``). For a step recorded
     as a CUDA graph (``graph``), Adam gets its learning rate as a tensor on the model's device,
-    which the schedule fills in place, and on CUDA ``capturable=True``. 'paper' is piecewise
+    which the schedule fills in place, and on CUDA ``capturable=True`` with the fused
+    implementation (one kernel for the whole update, where the multi-tensor one launches dozens). 'paper' is piecewise
     constant per epoch (Sec. III.B), so stepping it per batch gives the rates of stepping it per
     epoch.
 
@@ -251,9 +252,9 @@ def configure_optimizer(model: nn.Module, config: TrainConfig, steps_per_epoch: 
         optimizer = SDLM(model, lr=lr, mu=config.mu, batch_size=config.batch_size, mu_schedule=config.mu_schedule,
                          curvature_patterns=config.curvature_patterns, seed=config.seed)
     elif config.optimizer == "adam" and graph:
-        on_cuda = params[0].device.type == "cuda"
+        on_cuda = params[0].device.type == "cuda"  # on CUDA: the one-kernel ("fused") update, recordable
         optimizer = torch.optim.Adam(params, lr=torch.tensor(lr, device=params[0].device), betas=config.betas,
-                                     weight_decay=config.weight_decay, capturable=on_cuda, foreach=on_cuda)
+                                     weight_decay=config.weight_decay, capturable=on_cuda, fused=on_cuda or None)
     elif config.optimizer == "adam":
         optimizer = torch.optim.Adam(params, lr=lr, betas=config.betas, weight_decay=config.weight_decay)
     else:

@@ -28,6 +28,7 @@ import torch.nn as nn
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, Rectangle
+from matplotlib.text import Text
 
 from .c3 import C3_GROUPS, C3_TABLE, connection_mask
 from .kernels import KERNEL_TITLES, KERNELS, apply_kernel
@@ -54,6 +55,29 @@ def _np(x: ArrayLike) -> np.ndarray:
     if isinstance(x, torch.Tensor):
         return x.detach().cpu().float().numpy()
     return np.asarray(x, dtype=np.float32)
+
+
+#: The width of the book's text column on a laptop screen (1280 px wide), in CSS pixels, and the
+#: smallest text a figure may show there: a figure wider than the column is scaled down to fit it.
+COLUMN_PX = 690
+MIN_TEXT_PX = 9.0
+
+
+def legible(fig: Figure, column_px: float = COLUMN_PX, min_px: float = MIN_TEXT_PX) -> Figure:
+    """Enlarge every text of ``fig`` that would show smaller than ``min_px`` pixels once the figure
+    is scaled down to a ``column_px``-wide column (a figure of ``w`` inches at ``dpi`` is
+    ``w * dpi`` pixels wide, and a font of ``s`` points ``s * dpi / 72`` pixels high). Returns
+    ``fig``; every figure function of the book ends with it.
+
+    Chapters: none (the package and its command line use it).
+    """
+    width_px = fig.get_figwidth() * fig.dpi
+    scale = min(1.0, column_px / width_px)
+    smallest_pt = min_px / scale * 72 / fig.dpi
+    for text in fig.findobj(lambda o: isinstance(o, Text)):
+        if text.get_text() and text.get_fontsize() < smallest_pt:
+            text.set_fontsize(smallest_pt)
+    return fig
 
 
 def _new_axes(ax: Optional[Axes], figsize: Tuple[float, float]) -> Tuple[Figure, Axes]:
@@ -146,7 +170,7 @@ def architecture_diagram(model: Optional[nn.Module] = None, input_size: Optional
     ax.set_aspect("equal")
     ax.axis("off")
     ax.set_title(title or f"{type(model).__name__}: output shape of every layer for a {size}x{size} input")
-    return fig
+    return legible(fig)
 
 
 def show_digits(images: ArrayLike, labels: Optional[Sequence[int]] = None, predictions: Optional[Sequence[int]] = None,
@@ -169,7 +193,7 @@ def show_digits(images: ArrayLike, labels: Optional[Sequence[int]] = None, predi
         fig, ax = plt.subplots(figsize=(3, 1))
         ax.axis("off")
         ax.text(0.5, 0.5, "(no images)", ha="center", va="center")
-        return fig
+        return legible(fig)
     if titles is None and (labels is not None or predictions is not None):
         titles, colors = [], []
         for i in range(n):
@@ -188,7 +212,7 @@ def show_digits(images: ArrayLike, labels: Optional[Sequence[int]] = None, predi
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 def show_images(images: Sequence[ArrayLike], titles: Optional[Sequence[str]] = None, ncols: int = 4, size: float = 2.6,
@@ -226,7 +250,7 @@ def show_images(images: Sequence[ArrayLike], titles: Optional[Sequence[str]] = N
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 def plot_feature_maps(maps: ArrayLike, ncols: int = 8, titles: Optional[Sequence[str]] = None, size: float = 1.5,
@@ -274,7 +298,7 @@ def plot_kernel(kernel: ArrayLike, ax: Optional[Axes] = None, title: Optional[st
     ax.set_yticks([])
     if title:
         ax.set_title(title, fontsize=10)
-    return fig
+    return legible(fig)
 
 
 def kernel_matrices(kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[str, str] = KERNEL_TITLES,
@@ -288,7 +312,7 @@ def kernel_matrices(kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[
     for ax, name in zip(axes, names):
         plot_kernel(kernels[name], ax=ax, title=titles.get(name, name))
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 def kernel_gallery(image: ArrayLike, kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[str, str] = KERNEL_TITLES,
@@ -314,7 +338,7 @@ def kernel_gallery(image: ArrayLike, kernels: Mapping[str, ArrayLike] = KERNELS,
     if suptitle:
         fig.suptitle(suptitle)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 # --------------------------------------------------------------------------- chapter 3
@@ -364,7 +388,7 @@ def pooling_grid(x: ArrayLike, kernel_size: int = 2, mode: str = "max", coeffici
     names = {"max": "max pooling", "avg": "average pooling", "sum": f"{coefficient:g} x sum + {bias:g}"}
     ax_out.set_title(f"{names[mode]}: {oh}x{ow}", fontsize=10)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 def squashing_functions(ax: Optional[Axes] = None, a_max: float = 4.0) -> Figure:
@@ -394,7 +418,7 @@ def squashing_functions(ax: Optional[Axes] = None, a_max: float = 4.0) -> Figure
     ax.set_ylabel("state f(a)")
     ax.set_title("Squashing functions")
     ax.legend(fontsize=8, loc="lower right")
-    return fig
+    return legible(fig)
 
 
 # --------------------------------------------------------------------------- chapter 4
@@ -444,7 +468,7 @@ def connection_table(table: Sequence[Sequence[int]] = C3_TABLE,
     ax.set_ylim(n_in - 0.5, -0.5)
     ax.set_title(title or f"Connection table: {int(mask.sum())} of {mask.size} possible S2-C3 connections", pad=10)
     fig.tight_layout()
-    return fig
+    return legible(fig)
 
 
 __all__ = [

@@ -25,7 +25,9 @@ a notebook again reproduces them. This script is how those outputs are made:
   ``raises-exception`` may raise); a failed notebook is left as it was and the error is printed.
 
 It prints one line per notebook with its wall time, then a summary, and exits with status 1 if
-any notebook failed.
+any notebook failed. Before a chapter runs, the words of its prose (before its exercises) are
+counted into ``results/chapter-prose.json``, from which the box at the top of each chapter gives
+its reading time (:mod:`lenet.chapters`).
 """
 
 from __future__ import annotations
@@ -111,6 +113,36 @@ def execute(path: Path, timeout: int, kernel_name: str) -> Optional[str]:
     return None
 
 
+def prose_words(path: Path) -> int:
+    """Words in a notebook's markdown cells before its ``## Exercises`` heading (code, math and
+    markup count as words too: a rough measure, as reading times are)."""
+    import nbformat
+
+    words = 0
+    for cell in nbformat.read(path, as_version=4).cells:
+        if cell.cell_type != "markdown":
+            continue
+        text = cell.source
+        if "## Exercises" in text:
+            words += len(text.split("## Exercises")[0].split())
+            break
+        words += len(text.split())
+    return words
+
+
+def record_words(chapter: int, words: int) -> None:
+    """Enter a chapter's prose words in results/chapter-prose.json (:mod:`lenet.chapters`)."""
+    import json
+
+    sys.path.insert(0, str(ROOT))
+    from lenet.data import atomic_write
+
+    path = ROOT / "results" / "chapter-prose.json"
+    data = json.loads(path.read_text()) if path.is_file() else {}
+    data[str(chapter)] = words
+    atomic_write(path, (json.dumps(dict(sorted(data.items(), key=lambda kv: int(kv[0]))), indent=1) + "\n").encode())
+
+
 def display(path: Path) -> str:
     try:
         return str(path.resolve().relative_to(ROOT))
@@ -139,6 +171,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     results = []
     for path in paths:
         print(f"executing {display(path)} ...", flush=True)
+        if path.resolve().parent == NOTEBOOKS and path.name[:2].isdigit():
+            record_words(int(path.name[:2]), prose_words(path))
         start = time.perf_counter()
         error = execute(path, args.timeout, args.kernel)
         seconds = time.perf_counter() - start

@@ -225,24 +225,6 @@ def test_count_operators_counts_a_training_step():
     assert "detach" in NO_KERNEL_OPS and "convolution" not in NO_KERNEL_OPS
 
 
-def test_process_parts_and_their_figure_come_from_the_benchmark_run():
-    bench = records.load_benchmark("cpu-2core")
-    parts = report.process_parts(bench)
-    runs = bench["process"]["fast"]["per_seed"]
-    assert set(parts) <= set(report.PROCESS_PARTS) and min(r["train_s"] for r in runs) <= parts["train_s"]
-    assert sum(parts.values()) == pytest.approx(bench["process"]["fast"]["median_s"], rel=0.1)
-    assert all(r["startup_s"] > 0 and sum(r[k] for k in parts) == pytest.approx(r.get("process_s", r.get("wall_s")))
-               for r in runs)  # each process's parts add up to it
-    fig = report.plot_process_times(bench)
-    ax = fig.axes[0]
-    assert len(ax.patches) == 1 + len(parts)  # the source's bar, then one per part of the fast one
-    assert ax.patches[0].get_width() == bench["process"]["source"]["median_s"]
-    assert f"{bench['process']['ratio']:.1f} times faster" in ax.get_title()
-    with pytest.raises(records.RecordError, match="no benchmark run 'nope'"):
-        records.load_benchmark("nope")
-    plt.close(fig)
-
-
 def test_plot_squash_draws_f_and_its_second_derivative():
     """The curves of chapter 5's figure against finite differences of the squashing function."""
     fig = report.plot_squash()
