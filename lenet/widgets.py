@@ -107,29 +107,52 @@ def pool_image(image: ArrayLike, mode: str = "max", kernel_size: int = 2, coeffi
 # --------------------------------------------------------------------------- networks for the browser
 
 
+def input_affine(normalization: str, pad: bool) -> Tuple[float, float, int]:
+    """``(scale, shift, pad)``: :func:`lenet.data.make_transform` (``normalization``, ``pad``) as the
+    front end computes it, ``pixel * scale + shift`` and then ``pad`` pixels of the normalised
+    background on each side. Read off the transform itself, so that the browser normalises as
+    ``lenet.data`` does, whatever its constants; a transform that is not of that form is refused.
+
+    Chapters: none (the package and its command line use it).
+    """
+    from .data import make_transform
+
+    transform = make_transform(normalization, pad=pad)
+    pixels = torch.tensor([0, 128, 255], dtype=torch.uint8)
+    x = transform(pixels.reshape(3, 1, 1).expand(3, 28, 28).contiguous()).double()
+    width = (x.shape[-1] - 28) // 2
+    centre = x[:, 0, width + 14, width + 14]
+    shift, scale = float(centre[0]), float(centre[2] - centre[0]) / 255
+    affine = abs(float(centre[1]) - (shift + 128 * scale)) < 1e-5
+    border = bool((x[:, 0, :width] == shift).all()) if width else True
+    if not (affine and border and x.shape[-1] == x.shape[-2] == 28 + 2 * width):
+        raise ValueError(f"the drawing pad prepares inputs as pixel * scale + shift, padded with the background; "
+                         f"lenet.data.make_transform({normalization!r}, pad={pad}) is not of that form")
+    return scale, shift, width
+
+
 def export_network(model: nn.Module, label: str, title: str) -> Dict[str, Any]:
     """What the drawing pad's front end needs to run ``model``: its kind, its input preparation
-    (``pixel * scale + shift``, then ``pad`` pixels of the normalised background, as
-    :func:`lenet.train.input_transform` does) and its weights, base64 float32 per tensor. C3's
+    (``pixel * scale + shift``, then ``pad`` pixels of the normalised background: the model's
+    normalisation in :func:`lenet.data.make_transform`, read by :func:`input_affine`) and its
+    weights, base64 float32 per tensor. C3's
     weights are sent as the dense (16, 6, 5, 5) kernel with zeros where Table I has no connection.
 
     Chapters: none (the package and its command line use it).
     """
-    from .data import MNIST_MEAN, MNIST_STD, PAPER_BACKGROUND, PAPER_FOREGROUND
     from .models import LeNet5Classic, LeNet5Modern, unwrap
 
     base = unwrap(model)
     norm = getattr(base, "normalization", None) or base.default_normalization
-    scale, shift = {"unit": (1 / 255, 0.0), "meanstd": (1 / (255 * MNIST_STD), -MNIST_MEAN / MNIST_STD),
-                    "paper": ((PAPER_FOREGROUND - PAPER_BACKGROUND) / 255, PAPER_BACKGROUND)}[norm]
+    scale, shift, pad = input_affine(norm, pad=base.input_size == 32)
     if isinstance(base, LeNet5Classic):
         if base.options != {"output": "rbf", "activation": "scaled_tanh", "pooling": "subsampling", "c3": "table"}:
             raise ValueError(f"the drawing pad runs the 1998 LeNet-5 as the paper defines it, not {base.options}")
         layers = {k: v for k, v in base.state_dict().items() if k not in ("C3.weight",)}
         layers["C3.weight"] = base.C3.dense_weight()
-        kind, pad = "classic", 2
+        kind = "classic"
     elif isinstance(base, LeNet5Modern):
-        layers, kind, pad = dict(base.state_dict()), "modern", 0
+        layers, kind = dict(base.state_dict()), "modern"
     else:
         raise ValueError(f"the drawing pad runs LeNet5Classic or LeNet5Modern, not {type(base).__name__}")
     return {"label": label, "title": title, "kind": kind, "scale": float(scale), "shift": float(shift), "pad": pad,
@@ -288,10 +311,13 @@ def pooling_explorer(image: Optional[ArrayLike] = None, mode: str = "max", kerne
     """An explorer of pooling on one image (chapter 3; LeCun et al. 1998, Sec. II.B, S2 and S4).
 
     Buttons choose max pooling, average pooling or the 1998 subsampling; sliders the window size k
-    (2 to 4, stride k) and the subsampling's coefficient (-1 to 1) and bias (-2 to 2). With
-    coefficient 1/k^2 and bias 0 the subsampling is average pooling followed by the squashing
-    function. It shows the input and :func:`pool_image` of it, computed in the browser; the
-    widget's ``pooled`` holds the same in Python. ``image`` is a 2-D tensor or array (default:
+    (2 to 4, stride k) and the subsampling's coefficient (-5 to 5, steps of 0.05) and bias (-16
+    to 16, steps of 0.1), and one button each sets the settings chapter 3 names: average
+    (coefficient 1/k^2, bias 0: average pooling followed by the squashing function), quasi-linear
+    (0.1, 0), noisy OR (4, -2) and noisy AND (4, -14). It shows the input and :func:`pool_image`
+    of it, computed in the browser, dark on light as the chapters draw digits, each with its
+    colour scale (the subsampling's output lies in +-1.7159, 0 is mid grey); the widget's
+    ``pooled`` holds the same in Python. ``image`` is a 2-D tensor or array (default:
     :func:`lenet.kernels.sample_photo` at 64x64). Returns the widget: display it.
 
     Chapters: 3.
@@ -313,7 +339,10 @@ def digit_pad(networks: Sequence[Tuple[str, str, nn.Module]], size: int = 112, d
     one recorded on the model is used). The drawing is prepared as :func:`lenet.draw.to_mnist`
     prepares one (20x20 box, centre of mass, 28x28), then normalised and padded per network. All
     of it runs in the front end, with the weights in the widget state; ``drawing`` (a 2-D array in
-    [0, 1], or ASCII art) starts the pad with something drawn. Returns the widget: display it.
+    [0, 1], or ASCII art) starts the pad with an example, which the reader's first stroke replaces.
+    Each network's answer shows beside the pad: the modern one's probability, with the decimals
+    that a confident answer needs, and the margin of its logit over the runner-up; the 1998 one's
+    smallest penalty and the next, to 3 significant digits. Returns the widget: display it.
 
     Chapters: 6, 7.
     """
@@ -334,5 +363,5 @@ def digit_pad(networks: Sequence[Tuple[str, str, nn.Module]], size: int = 112, d
     return _classes()["DigitPad"](networks, size, start)
 
 
-__all__ = ["CUSTOM", "POOLING_MODES", "module_source", "pool_image", "export_network", "kernel_explorer",
+__all__ = ["CUSTOM", "POOLING_MODES", "module_source", "pool_image", "input_affine", "export_network", "kernel_explorer",
            "pooling_explorer", "digit_pad"]

@@ -13,7 +13,8 @@ a. points the Colab badge of the first markdown cell at
    (the badge line is inserted after the cell's first heading line when it is missing);
 b. sets the pip target of the cell tagged ``setup`` to ``lenet @ git+https://github.com/OWNER/REPO``
    (the standard setup cell of CONTRIBUTING.md is inserted as the second cell, tagged ``setup``,
-   when no cell is tagged ``setup``);
+   when no cell is tagged ``setup``) and tags it ``remove-cell``, so that the HTML book leaves it
+   out (an older ``hide-input`` or ``remove-input`` tag is replaced);
 c. leaves ``metadata.accelerator`` alone, except that ``--gpu NAME ...`` (a file name, with or
    without ``.ipynb``) sets ``metadata.accelerator = "GPU"`` and ``metadata.colab.gpuType = "T4"``
    on those notebooks, so that Colab opens them on a GPU runtime.
@@ -52,7 +53,11 @@ PIP_TARGET_RE = re.compile(r"lenet\s*@\s*git\+https?://[^\"'\s]+")
 HEADING_RE = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 
 SETUP_TAG = "setup"
-HIDE_TAG = "hide-input"  # the HTML book folds the setup cell's code away
+# The HTML book leaves the setup cell out (it prints nothing where `lenet` is importable, and a
+# "Show code cell source" box under every title says nothing to a reader); Colab, Jupyter and nbval
+# ignore the tag and run the cell. The setup cell's older tags, which only folded it, are replaced.
+HIDE_TAG = "remove-cell"
+OLD_HIDE_TAGS = ("hide-input", "remove-input")
 SETUP_TEMPLATE = '''\
 # Setup: installs the book's `lenet` package when it is missing (on Colab, say).
 # Safe to run again; it never reinstalls torch.
@@ -185,9 +190,11 @@ def sync_notebook(nb, rel_path: str, repo: Repository, gpu: bool = False) -> Tup
                            f"not {repo.pip_target}")
             cell.source = new
         tags = cell.metadata.setdefault("tags", [])
-        if HIDE_TAG not in tags:
-            tags.append(HIDE_TAG)
-            changes.append(f"setup cell not tagged '{HIDE_TAG}' (its code is folded away in the HTML book)")
+        old_tags = [t for t in tags if t in OLD_HIDE_TAGS]
+        if HIDE_TAG not in tags or old_tags:
+            tags[:] = [t for t in tags if t not in OLD_HIDE_TAGS] + ([] if HIDE_TAG in tags else [HIDE_TAG])
+            changes.append(f"setup cell not tagged '{HIDE_TAG}'" + (f" (tagged {', '.join(old_tags)} instead)" if old_tags else "")
+                           + ": the HTML book would show it")
 
     # (c) the accelerator
     if gpu:

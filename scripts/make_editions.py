@@ -53,11 +53,16 @@ left in the edition folders by an earlier run that are no longer in ``notebooks/
       stub) and a ``jupyter.source_hidden`` flag.
 
     * In markdown cells, every ``{solution}`` directive block is removed (also when it is nested
-      in another directive).  The book writes its exercises and solutions in one form only, a
-      backtick fence (three or more backticks) with a ``:label:`` option, and the tool supports
-      exactly that: a ``~~~`` or ``:::`` fence around an exercise or solution, a gated solution
-      (``{solution-start}`` ... ``{solution-end}``) or a ``---`` options block is an error that
-      says how to write it.  A markdown cell left empty is dropped.
+      in another directive).  A gated solution -- a ``{solution-start}`` block, then anything, over
+      as many cells as it takes, up to a ``{solution-end}`` block: how the book puts a solution's
+      code cell inside its dropdown -- is removed from its start to its end, except the code cells
+      in it, which must be tagged ``solution`` and are stubbed as above (a student needs the
+      cell to write the answer in).  The book writes its exercises and solutions with backtick
+      fences (three or more backticks) and ``:label:`` options, and the tool supports exactly
+      that: a ``~~~`` or ``:::`` fence around an exercise or solution, a gated exercise
+      (``{exercise-start}``), a gated solution nested in another directive or not closed before
+      the notebook ends, an untagged code cell inside a gated solution, or a ``---`` options
+      block is an error that says how to write it.  A markdown cell left empty is dropped.
 
     * Nothing else changes: other cells, their outputs, ids and metadata stay as they are.
       Each student notebook is checked with ``nbformat.validate`` before it is written.
@@ -100,8 +105,9 @@ END_RE = re.compile(r"^[ \t]*#+[ \t]*END[ \t]+SOLUTION\b")
 # An opening directive fence, the one form the book uses: ```{name} args, ````{name}
 FENCE_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})[ \t]*\{(?P<name>[A-Za-z][\w:-]*)\}(?P<args>.*)$")
 # Forms of exercises and solutions the book does not use, each an error
+# (gated solutions, ```{solution-start} ... ```{solution-end}, are supported; gated exercises are not)
 UNSUPPORTED_RE = re.compile(r"^[ \t]*(?P<fence>~{3,}|:{3,})[ \t]*\{(?P<name>exercise|solution)[\w-]*\}"
-                            r"|^[ \t]*`{3,}[ \t]*\{(?P<gated>(?:exercise|solution)-(?:start|end))\}", re.M)
+                            r"|^[ \t]*`{3,}[ \t]*\{(?P<gated>exercise-(?:start|end))\}", re.M)
 IMPORT_EXERCISES_RE = re.compile(
     r"^[ \t]*(from[ \t]+lenet[ \t]+import[ \t]+(\([^)]*\bexercises\b|[^#\n]*\bexercises\b)"
     r"|import[ \t]+lenet\.exercises[ \t]+as[ \t]+exercises\b)", re.M)
@@ -326,6 +332,7 @@ class _MarkdownState:
     chapter: Optional[str]
     n_exercises: int = 0
     current: Optional[str] = None  # the name of the latest exercise
+    gated: Optional[str] = None  # inside a gated solution: where its {solution-start} is
 
 
 def _check_form(text: str, where: str) -> None:
@@ -341,13 +348,41 @@ def _check_form(text: str, where: str) -> None:
                        f"```{{exercise}} or ```{{solution}} block (backticks, options as :label: lines)")
 
 
-def _strip_markdown(lines: Sequence[str], state: _MarkdownState, where: str) -> str:
-    """Remove {solution} blocks (also nested in other directives)."""
+def _strip_markdown(lines: Sequence[str], state: _MarkdownState, where: str, nested: bool = False) -> str:
+    """Remove {solution} blocks (also nested in other directives) and, across cells, everything
+    from a {solution-start} block to its {solution-end} block (``state.gated`` says whether the
+    cell starts inside one)."""
     keep: List[str] = []
     pos = 0
+
+    def text(part: Sequence[str]) -> None:
+        if state.gated is None:
+            keep.extend(part)
+
     for d in find_directives(lines):
-        keep.extend(lines[pos:d.start])
+        text(lines[pos:d.start])
         pos = d.stop + 1
+        if d.name in ("solution-start", "solution-end"):
+            if nested:
+                raise EditionError(f"{where}, line {d.start + 1}: a {{{d.name}}} inside another directive is not "
+                                   "a form the book uses; put it at the top level of the markdown cell")
+            if not d.closed:
+                raise EditionError(f"{where}: the {{{d.name}}} block opened on line {d.start + 1} is never closed")
+            if d.name == "solution-start":
+                if state.gated is not None:
+                    raise EditionError(f"{where}, line {d.start + 1}: a {{solution-start}} inside the gated solution "
+                                       f"opened at {state.gated}; close that one with ```{{solution-end}} first")
+                state.gated = f"{where}, line {d.start + 1}"
+            else:
+                if state.gated is None:
+                    raise EditionError(f"{where}, line {d.start + 1}: a {{solution-end}} with no {{solution-start}} before it")
+                state.gated = None
+            continue
+        if state.gated is not None:
+            if d.name == "exercise":
+                raise EditionError(f"{where}, line {d.start + 1}: an {{exercise}} inside the gated solution opened at "
+                                   f"{state.gated}; close it with ```{{solution-end}} first")
+            continue  # part of the gated solution: removed
         if d.name == "exercise":
             if d.body and d.body[0].strip() == "---":
                 raise EditionError(f"{where}, line {d.start + 2}: a '---' options block is not a form the book uses; "
@@ -362,11 +397,11 @@ def _strip_markdown(lines: Sequence[str], state: _MarkdownState, where: str) -> 
             continue
         if d.closed:  # keep the directive, minus any solution nested in it
             keep.append(lines[d.start])
-            keep.append(_strip_markdown(d.body, state, where))
+            keep.append(_strip_markdown(d.body, state, where, nested=True))
             keep.append(lines[d.stop])
         else:
             keep.extend(lines[d.start:d.stop + 1])
-    keep.extend(lines[pos:])
+    text(lines[pos:])
     return "".join(keep)
 
 
@@ -439,6 +474,10 @@ def make_student(nb, name: str, report: Report):
         label = state.current or where.split(" (id ")[0]
         source, n_regions, regions = stub_code(cell.source, label, where)
         tagged = SOLUTION_TAG in _tags(cell)
+        if state.gated is not None and not tagged:
+            raise EditionError(f"{where}: a code cell inside the gated solution opened at {state.gated} must be tagged "
+                               f"'{SOLUTION_TAG}' (and mark its answer with '### BEGIN SOLUTION' ... '### END SOLUTION'), "
+                               "or its code and outputs would reach the student edition")
         if n_regions:
             if not tagged:
                 report.warnings.append(f"{where}: has a '### BEGIN SOLUTION' region but is not tagged '{SOLUTION_TAG}'")
@@ -471,6 +510,9 @@ def make_student(nb, name: str, report: Report):
         cells.append(cell)
         positions.append(index + 1)
 
+    if state.gated is not None:
+        raise EditionError(f"{name}: the gated solution opened at {state.gated} has no ```{{solution-end}} block "
+                           "before the end of the notebook")
     nb.cells = cells
 
     if solution_only:  # names bound only inside top-level solutions, used elsewhere

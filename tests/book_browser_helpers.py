@@ -411,43 +411,129 @@ JS_INSPECT = """() => {
 }"""
 
 # Solutions: sphinx-exercise's `.solution` admonitions (folded by sphinx-togglebutton, class
-# `dropdown` -> `toggle` + button.toggle-button, or inside a <details>), and code cells tagged
-# `solution` (myst-nb's hide-input puts their input in a closed <details class="hide above-input">).
+# `dropdown` -> `toggle` + button.toggle-button, or inside a <details>). A solution with code is a
+# gated one ({solution-start} ... {solution-end}): its code cells, tagged `solution`, sit inside the
+# admonition, and neither their code nor their outputs may show before it is opened. A code cell
+# tagged `solution` outside every solution box is reported: its output (at least) is in plain view.
 JS_SOLUTIONS = """() => {
-  const visible = el => Boolean(el) && el.checkVisibility() &&
+  // sphinx-togglebutton folds a box with visibility: hidden and a height of 0, which the cells
+  // inside overflow (invisibly): visible means rendered, not hidden, not transparent, with a size.
+  const visible = el => Boolean(el) && el.checkVisibility({visibilityProperty: true, opacityProperty: true}) &&
     el.getBoundingClientRect().width > 0 && el.getBoundingClientRect().height > 0;
+  const cells = Array.from(document.querySelectorAll('.cell'));
+  const cellName = cell => 'code cell ' + (cells.indexOf(cell) + 1);
   const out = [];
   document.querySelectorAll('.solution').forEach((sol, i) => {
     if (!sol.id) sol.id = 'book-test-solution-' + i;
     const body = Array.from(sol.children).filter(c => !c.classList.contains('admonition-title'));
     const details = sol.closest('details');
     const title = sol.querySelector('.admonition-title');
+    const inner = Array.from(sol.querySelectorAll('.cell'));
+    const shown = inner.flatMap(cell => Array.from(cell.querySelectorAll('.cell_input, .cell_output'))
+      .filter(visible).map(part => cellName(cell) + (part.classList.contains('cell_input') ? ' (its code)' : ' (its output)')));
     out.push({id: sol.id, kind: 'admonition', title: title ? title.textContent.replace(/\\s+/g, ' ').trim().slice(0, 80) : '',
-              bodyVisible: body.some(visible), hasBody: body.length > 0,
+              bodyVisible: body.some(visible), hasBody: body.length > 0, cells: inner.length, cellsShown: shown,
               details: Boolean(details), detailsOpen: Boolean(details && details.open),
               toggleButton: Boolean(sol.querySelector('button.toggle-button')),
               dropdownClass: sol.classList.contains('dropdown') || sol.classList.contains('toggle')});
   });
-  document.querySelectorAll('.cell.tag_solution').forEach((cell, i) => {
-    if (!cell.id) cell.id = 'book-test-solution-cell-' + i;
-    const input = cell.querySelector('.cell_input');
-    const details = input ? input.closest('details') : null;
-    const cells = Array.from(document.querySelectorAll('.cell'));
-    out.push({id: cell.id, kind: 'cell', title: 'code cell ' + (cells.indexOf(cell) + 1) + ' (tagged solution)',
-              bodyVisible: visible(input), hasBody: Boolean(input),
-              details: Boolean(details), detailsOpen: Boolean(details && details.open),
-              toggleButton: false, dropdownClass: false});
+  document.querySelectorAll('.cell.tag_solution').forEach(cell => {
+    if (cell.closest('.solution')) return;
+    const parts = Array.from(cell.querySelectorAll('.cell_input, .cell_output')).filter(visible)
+      .map(part => part.classList.contains('cell_input') ? 'its code' : 'its output');
+    out.push({id: '', kind: 'loose cell', title: cellName(cell) + ' (tagged solution)', shownParts: parts});
   });
   return out;
 }"""
 
+# After a solution is opened: its body and every part (code, output) of the code cells in it show.
 JS_SOLUTION_BODY_VISIBLE = """(id) => {
   const el = document.getElementById(id);
   if (!el) return false;
-  const visible = e => Boolean(e) && e.checkVisibility() &&
+  const visible = e => Boolean(e) && e.checkVisibility({visibilityProperty: true, opacityProperty: true}) &&
     e.getBoundingClientRect().width > 0 && e.getBoundingClientRect().height > 0;
-  if (el.classList.contains('cell')) return visible(el.querySelector('.cell_input'));
-  return Array.from(el.children).filter(c => !c.classList.contains('admonition-title')).some(visible);
+  const parts = Array.from(el.querySelectorAll('.cell .cell_input, .cell .cell_output'));
+  return Array.from(el.children).filter(c => !c.classList.contains('admonition-title')).some(visible) &&
+    parts.every(visible);
+}"""
+
+# What is wider than the text column (article.bd-article): code blocks, outputs, tables, display
+# math, images and widgets that stick out of it, and code or outputs that scroll sideways inside
+# themselves (the book wraps them). A table may scroll inside its wrapper when the wrapper fits
+# the column and scrolls (overflow-x auto or scroll): the rest of the table is then one scroll away.
+JS_TOO_WIDE = """() => {
+  const column = document.querySelector('article.bd-article');
+  if (!column) return [];
+  const col = column.getBoundingClientRect();
+  const cells = Array.from(document.querySelectorAll('.cell'));
+  const where = el => {
+    const cell = el.closest('.cell');
+    if (!cell) return 'in the text';
+    return (el.closest('.cell_output') ? 'in the output of' : 'in') + ' code cell ' + (cells.indexOf(cell) + 1);
+  };
+  const what = el => {
+    const text = (el.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 50);
+    const name = el.matches('pre') ? (el.closest('.cell_output') ? 'output' : 'code') : el.matches('table') ? 'table'
+      : el.matches('mjx-container') ? 'display math' : el.matches('img') ? 'image' : el.matches('.lenet-widget, .jupyter-widgets') ? 'widget'
+      : el.matches('.pst-scrollable-table-container') ? 'table wrapper' : el.tagName.toLowerCase();
+    return name + ' ' + where(el) + (text ? ' (\\u201c' + text + '\\u201d)' : '');
+  };
+  const out = [];
+  const selector = 'pre, table, .pst-scrollable-table-container, mjx-container[display="true"], .cell_output img, ' +
+                   'figure img, .cell_output .lenet-widget, .cell_output .output';
+  for (const el of column.querySelectorAll(selector)) {
+    if (!el.checkVisibility()) continue;
+    const r = el.getBoundingClientRect();
+    if (r.width === 0 || r.height === 0) continue;
+    const outside = Math.max(col.left - r.left, r.right - col.right);
+    const scroller = el.matches('table') ? el.closest('.pst-scrollable-table-container') : null;
+    if (scroller && ['auto', 'scroll'].includes(getComputedStyle(scroller).overflowX)) continue;  // the wrapper is checked
+    if (outside > 1.5) {
+      out.push(what(el) + ': ' + Math.round(r.width) + ' px wide, ' + Math.round(outside) + ' px past the edge of the ' +
+               Math.round(col.width) + ' px text column');
+      continue;
+    }
+    const hidden = el.scrollWidth - el.clientWidth;
+    if (hidden > 1.5 && el.matches('pre')) {
+      out.push(what(el) + ': scrolls sideways, ' + hidden + ' px of it out of sight (code and outputs wrap in this book)');
+    } else if (hidden > 1.5 && !el.matches('table')) {
+      const overflow = getComputedStyle(el).overflowX;
+      if (!['auto', 'scroll'].includes(overflow)) {
+        out.push(what(el) + ': ' + hidden + ' px of it cut off (overflow-x: ' + overflow + '), with no way to scroll to it');
+      }
+    }
+  }
+  return out;
+}"""
+
+# The drawing pad's layout, as a reader sees it while drawing: the widget scrolled to just under the
+# sticky article header. For the pad, the preview and each network's answer: is it inside the
+# window, and is it what the browser finds at its centre and corners (not covered by anything)?
+JS_PAD_LAYOUT = """(el) => {
+  const header = document.querySelector('.bd-header-article');
+  const top = header ? Math.max(0, header.getBoundingClientRect().bottom) : 0;
+  window.scrollBy(0, el.getBoundingClientRect().top - top - 8);
+  window.scrollBy(0, -1); window.scrollBy(0, 1);   // a scroll up shows a theme's "back to top" button
+  const headerBottom = header ? Math.max(0, header.getBoundingClientRect().bottom) : 0;
+  const parts = [['the pad', el.querySelector('canvas.lenet-pad')],
+                 ['the preview', el.querySelector('canvas.lenet-seen') || el.querySelectorAll('canvas')[1]]];
+  for (const answer of el.querySelectorAll('[data-net]')) parts.push(['the answer of ' + answer.dataset.net, answer]);
+  return parts.map(([name, part]) => {
+    if (!part) return {name, missing: true};
+    const r = part.getBoundingClientRect();
+    const inside = r.top >= headerBottom - 0.5 && r.bottom <= window.innerHeight + 0.5 && r.left >= -0.5 && r.right <= window.innerWidth + 0.5;
+    const covered = [];
+    for (const [fx, fy] of [[0.5, 0.5], [0.05, 0.05], [0.95, 0.05], [0.05, 0.95], [0.95, 0.95]]) {
+      const x = r.left + fx * r.width, y = r.top + fy * r.height;
+      if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) continue;
+      const hit = document.elementFromPoint(x, y);
+      if (hit && hit !== part && !part.contains(hit)) covered.push((hit.id ? '#' + hit.id : hit.tagName.toLowerCase() +
+        (hit.className && typeof hit.className === 'string' ? '.' + hit.className.trim().split(/\\s+/).join('.') : '')));
+    }
+    return {name, missing: false, inside, covered: Array.from(new Set(covered)),
+            box: [Math.round(r.left), Math.round(r.top), Math.round(r.right), Math.round(r.bottom)],
+            window: [window.innerWidth, window.innerHeight], headerBottom: Math.round(headerBottom)};
+  });
 }"""
 
 

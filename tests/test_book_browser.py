@@ -13,7 +13,10 @@ fixture of ``conftest.py``):
 * ``test_no_javascript_errors``           no uncaught exception, no ``console.error``;
 * ``test_images_and_local_files_load``    every ``<img>`` decodes (a natural width), no request for a
   book file fails at run time (404, aborted);
-* ``test_solutions_fold_and_open``        each exercise solution is folded and opens when its toggle is clicked;
+* ``test_solutions_fold_and_open``        each exercise solution is folded, with the code cells of its answer
+  (no solution's code or output shows before its box is opened), and all of it shows once it is;
+* ``test_code_and_tables_fit_the_column`` at 1280 px no code block, output, table, display equation, image or
+  widget is wider than the text column (code and outputs wrap; a table may scroll inside a wrapper that fits);
 * ``test_widgets_render``                 on pages with widgets (widget state in the notebook or the page), each
   widget view renders, with a size;
 * ``test_math_renders``                   every ``$...$`` / ``$$...$$`` becomes MathJax output, without TeX errors;
@@ -22,8 +25,14 @@ fixture of ``conftest.py``):
 * ``test_screenshots``                    full-page PNGs of a chapter with a figure and of a widget chapter,
   in ``_build/screenshots/``;
 * ``test_live_*``                         the live widgets, on the pages opened from disk with the network off:
-  the kernel and pooling explorers compute what ``apply_kernel`` and ``pool_image`` compute, and
-  the drawing pad's preparation and networks compute what ``to_mnist`` and the PyTorch models do.
+  the kernel and pooling explorers compute what ``apply_kernel`` and ``pool_image`` compute (the
+  pooling explorer draws ink dark, with grey scales, and its sliders and buttons reach the settings
+  chapter 3 names), and the drawing pad's preparation and networks compute what ``to_mnist`` and
+  the PyTorch models do; its answers show the digits they need; a first stroke replaces its
+  example; at 1280x900 and on a 390 px phone, the pad, what the networks read and their answers
+  are on screen together, uncovered;
+* ``test_phone_menu_opens_with_the_chapter_list`` at 390 px the menu button opens the navigation with
+  every page of the table of contents.
 
 Chromium: Debian's ``/usr/bin/chromium`` (``apt-get install chromium``) driven by Playwright; when it
 is missing or does not start, the browser tests are skipped with the reason (the build test still
@@ -312,6 +321,7 @@ def _check_page(page, report: Report, toc_page: bb.TocPage, screenshots: List[st
     if has_widgets:
         _check_widgets(page, report, label, info, models)
     _check_solutions(page, report, label)
+    _check_widths(page, report, label)  # after the solutions are opened: their code and outputs too
     for hint in info["hints"]:
         if not hint.startswith(report.base) and hint not in ALLOWED_EXTERNAL_URLS:
             report.add("external request", label, f"<link> resource hint to {hint}")
@@ -366,19 +376,23 @@ def _check_widgets(page, report: Report, label: str, info: dict, models: Dict[st
 
 def _check_solutions(page, report: Report, label: str) -> None:
     for sol in page.evaluate(bb.JS_SOLUTIONS):
-        what = f"{sol['title'] or 'solution'}" if sol["kind"] == "cell" else f"solution {sol['title']!r}"
+        if sol["kind"] == "loose cell":
+            shown = " and ".join(sol["shownParts"]) or "nothing yet"
+            report.add("solution toggle", label, f"{sol['title']} is not inside its solution's box ({shown} in plain view): "
+                       "put it between a {solution-start} block and a {solution-end} block (CONTRIBUTING.md)")
+            continue
+        what = f"solution {sol['title']!r}"
         if not sol["hasBody"]:
             report.add("solution toggle", label, f"{what} has no content")
             continue
-        if sol["bodyVisible"]:
-            report.add("solution toggle", label, f"{what} is shown before any click: it is not folded "
-                       "(use `:class: dropdown`, or the hide-input tag for a solution cell)")
+        if sol["bodyVisible"] or sol["cellsShown"]:
+            shown = f" ({', '.join(sol['cellsShown'])} in plain view)" if sol["cellsShown"] else ""
+            report.add("solution toggle", label, f"{what} is shown before any click: it is not folded{shown} "
+                       "(use `:class: dropdown`)")
             continue
         target = page.locator(f'[id="{sol["id"]}"]')
         if sol["details"] and not sol["detailsOpen"]:
             toggle = target.locator("xpath=ancestor-or-self::details[1]/summary").first
-            if sol["kind"] == "cell":
-                toggle = target.locator("details summary").first
         elif sol["toggleButton"]:
             toggle = target.locator("button.toggle-button").first
         else:
@@ -388,8 +402,14 @@ def _check_solutions(page, report: Report, label: str) -> None:
             toggle.click(timeout=5_000)
             page.wait_for_function(bb.JS_SOLUTION_BODY_VISIBLE, arg=sol["id"], timeout=3_000)
         except Exception as exc:
-            report.add("solution toggle", label, f"{what} did not open when its toggle was clicked "
+            cells = f" with its {sol['cells']} code cell(s)" if sol["cells"] else ""
+            report.add("solution toggle", label, f"{what} did not open{cells} when its toggle was clicked "
                        f"({str(exc).strip().splitlines()[0][:120]})")
+
+
+def _check_widths(page, report: Report, label: str) -> None:
+    for problem in page.evaluate(bb.JS_TOO_WIDE):
+        report.add("too wide", label, problem)
 
 
 def _check_index(context, report: Report) -> None:
@@ -465,7 +485,16 @@ def test_images_and_local_files_load(report):
 
 
 def test_solutions_fold_and_open(report):
+    """Every solution is folded, with the code cells of its answer: no solution's code or output
+    shows before its box is opened, and all of it shows once it is."""
     _assert_none(report, "exercise solutions that are not folded or do not open", "solution toggle")
+
+
+def test_code_and_tables_fit_the_column(report):
+    """At 1280 px, no code block, output, table, display equation, image or widget is wider than the
+    text column: code and outputs wrap, and a table that does not fit scrolls inside a wrapper
+    that does."""
+    _assert_none(report, f"blocks wider than the text column at {VIEWPORT['width']} px", "too wide")
 
 
 def test_widgets_render(report):
@@ -552,9 +581,10 @@ def _lenet(widget, expression: str):
         return plain(v); }}""")
 
 
-def _canvas_levels(widget, index: int):
-    """The red channel of the widget's ``index``-th canvas, row by row."""
-    return widget.evaluate(f"""(el) => {{ const c = el.querySelectorAll("canvas")[{index}];
+def _canvas_levels(widget, index):
+    """The red channel of the widget's ``index``-th canvas (or of the canvas a CSS selector names), row by row."""
+    find = f'el.querySelector("{index}")' if isinstance(index, str) else f'el.querySelectorAll("canvas")[{index}]'
+    return widget.evaluate(f"""(el) => {{ const c = {find};
         const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
         return {{h: c.height, w: c.width, red: Array.from(d.filter((_, i) => i % 4 === 0))}}; }}""")
 
@@ -620,19 +650,45 @@ def test_live_pooling_explorer_computes_pool_image(offline):
         widget.evaluate(f"""(el) => {{ const s = el.querySelector("input.lenet-{name}"); s.value = "{value}";
             s.dispatchEvent(new Event("input")); }}""")
 
+    def check(what):
+        state = _lenet(widget, "[L.mode, L.window, L.coefficient, L.bias, L.height, L.width]")
+        want = pool_image(image, state[0], state[1], state[2], state[3])
+        got = torch.tensor(_lenet(widget, "L.pooled"), dtype=torch.float32).reshape(state[4], state[5])
+        assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5), what
+        # drawn as the chapters draw digits (gray_r): the largest values, the ink, darkest
+        levels = _lenet(widget, "L.outputLevels")
+        drawn = _canvas_levels(widget, "canvas.lenet-output")
+        assert (drawn["h"], drawn["w"]) == (state[4], state[5])
+        assert all(red == 255 - level for red, level in zip(drawn["red"], levels)), f"{what}: not drawn dark on light"
+        return state
+
     cases = [("max", 2, None, None), ("avg", 3, None, None), ("max", 4, None, None),
-             ("subsampling", 2, 0.25, 0.0), ("subsampling", 2, -0.5, 0.3), ("subsampling", 3, 1.0, -2.0)]
+             ("subsampling", 2, 0.25, 0.0), ("subsampling", 2, -0.5, 0.3), ("subsampling", 3, 1.0, -2.0),
+             # the settings chapter 3 names: quasi-linear, noisy OR, noisy AND, with the sliders
+             ("subsampling", 2, 0.1, 0.0), ("subsampling", 2, 4.0, -2.0), ("subsampling", 2, 4.0, -14.0)]
     for mode, k, coefficient, bias in cases:
         widget.query_selector(f"input[type=radio][value={mode}]").check()
         set_slider("window", k)
         if coefficient is not None:
             set_slider("coefficient", coefficient)
             set_slider("bias", bias)
-        state = _lenet(widget, "[L.mode, L.window, L.coefficient, L.bias, L.height, L.width]")
+        state = check((mode, k, coefficient, bias))
         assert state[:2] == [mode, k]
-        want = pool_image(image, mode, k, state[2], state[3])
-        got = torch.tensor(_lenet(widget, "L.pooled"), dtype=torch.float32).reshape(state[4], state[5])
-        assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5), (mode, k, coefficient, bias)
+        if coefficient is not None:
+            assert abs(state[2] - coefficient) < 1e-9 and abs(state[3] - bias) < 1e-9, \
+                f"the sliders cannot reach coefficient {coefficient}, bias {bias}: they stop at {state[2:4]}"
+    # one button each for the chapter's settings
+    buttons = widget.query_selector_all("button.lenet-preset")
+    reached = []
+    for button in buttons:
+        button.click()
+        state = check(button.inner_text())
+        reached.append((state[0], round(state[2], 6), state[3]))
+    for want in [("subsampling", 0.1, 0.0), ("subsampling", 4.0, -2.0), ("subsampling", 4.0, -14.0)]:
+        assert want in reached, f"no button sets {want}: {reached}"
+    # a grey scale under the output says what each grey means: f's range, 0 in the middle
+    ticks = widget.evaluate("(el) => Array.from(el.querySelectorAll('.lenet-scalebox')).map((b) => b.innerText)")
+    assert len(ticks) == 2 and all(t in ticks[1] for t in ("1.7159", "0")), ticks
     page.close()
     assert not problems and not external, (problems, external)
 
@@ -658,13 +714,56 @@ def _draw(page, widget, strokes):
         page.mouse.up()
 
 
+def _model_input(model, image28):
+    """The input ``model`` reads for a uint8 28x28 image: the package's one rule (input_transform)."""
+    try:
+        from lenet.inference import input_transform
+    except ImportError:  # before lenet.inference existed
+        from lenet.train import input_transform
+    return input_transform(model)(image28[None])
+
+
+def _check_confidence(widget, label: str, result: dict, scores) -> None:
+    """The answer line under the pad: the modern network's probability with the decimals it needs
+    (never rounded up to 100%) and its logit margin; the 1998 network's penalties to 3 significant
+    digits (the winner's is small, never printed as 0)."""
+    import re
+
+    import torch
+
+    detail = widget.query_selector(f".lenet-answer[data-net='{label}'] .lenet-note").inner_text()
+    z = scores.double()
+    digit = result["digit"]
+    if "penalty" in detail:
+        m = re.fullmatch(r"penalty ([\d.e+-]+); next smallest ([\d.e+-]+) \((\d)\)", detail)
+        assert m, detail
+        shown, runner_up = float(m.group(1)), int(m.group(3))
+        want = float(z[digit])
+        assert shown > 0 and abs(shown - want) <= 0.005 * want + 1e-12, f"{label}: shows penalty {shown}, is {want}"
+        others = torch.cat([z[:digit], z[digit + 1:]])
+        assert runner_up == int(torch.argmin(torch.where(torch.arange(10) == digit, torch.inf, z))), detail
+        assert abs(float(m.group(2)) - float(others.min())) <= 0.005 * float(others.min()), detail
+    else:
+        m = re.fullmatch(r"probability ([\d.]+)%; logit margin ([\d.]+) over (\d)", detail)
+        assert m, detail
+        others = torch.exp(torch.cat([z[:digit], z[digit + 1:]]) - z[digit]).sum()
+        p, q = float(1 / (1 + others)), float(others / (1 + others))
+        text = m.group(1)
+        decimals = len(text.split(".")[1]) if "." in text else 0
+        assert abs(float(text) / 100 - p) <= 0.5 * 10 ** -(decimals + 2) + 1e-9, f"{label}: shows {text}%, p = {p}"
+        if q > 1e-12:
+            assert float(text) < 100, f"{label}: p = 1 - {q:.1e} is shown as {text}%"
+        second = torch.sort(z, descending=True).values[1]
+        assert abs(float(m.group(2)) - float(z[digit] - second)) <= 0.051, detail
+        assert int(m.group(3)) == int(torch.argsort(z, descending=True)[1]), detail
+
+
 @pytest.mark.parametrize("html", LIVE_PAGES["digit-pad"])
 def test_live_digit_pad_reads_like_pytorch(offline, html):
     import torch
 
     from lenet import records
-    from lenet.draw import layer_outputs, to_mnist
-    from lenet.train import input_transform
+    from lenet.draw import to_mnist
 
     page, widget, problems, external = _live_page(offline, html, "digit-pad")
     labels = _lenet(widget, "Object.keys(L.results)")
@@ -679,11 +778,13 @@ def test_live_digit_pad_reads_like_pytorch(offline, html):
         assert (python28.int() - image28.int()).abs().max() <= 1, f"{digit}: the page prepares the drawing unlike to_mnist"
         for label, model in models.items():
             result = _lenet(widget, f"L.results[{label!r}]")
-            x = input_transform(model)(image28[None])
+            x = _model_input(model, image28)
             assert torch.allclose(torch.tensor(result["input"]).reshape(x.shape[-2:]), x[0, 0], atol=1e-5)
-            outputs = layer_outputs(model, x)
+            with torch.no_grad():
+                outputs = model.forward_layers(x)
             scores_name = "output" if "output" in outputs else "fc3"
-            for name, want in outputs.items():
+            for name in [*result["maps"], scores_name]:   # the layers the pad shows
+                want = outputs[name]
                 got = torch.tensor(result["scores"] if name == scores_name else result["maps"][name])
                 assert got.shape == want.flatten().shape, (label, name)
                 err = float((got - want.flatten()).abs().max())
@@ -692,5 +793,121 @@ def test_live_digit_pad_reads_like_pytorch(offline, html):
             assert result["digit"] == want_digit, (label, digit)
             text = widget.query_selector(f"[data-net='{label}'] b").inner_text()
             assert text.endswith(f"reads {want_digit}"), text
+            _check_confidence(widget, label, result, outputs[scores_name][0])
     page.close()
     assert not problems and not external, (problems, external)
+
+
+@pytest.mark.parametrize("html", LIVE_PAGES["digit-pad"])
+def test_live_digit_pad_first_stroke_replaces_the_example(offline, html):
+    """The pad opens with an example digit; a reader's first stroke starts a new drawing instead of
+    adding to it (a line under the example 7 made both networks read "2")."""
+    import numpy as np
+    import torch
+
+    from lenet.draw import to_mnist
+
+    page, widget, problems, external = _live_page(offline, html, "digit-pad")
+    size = _lenet(widget, "L.size")
+    example = np.asarray(_lenet(widget, "L.drawing")).reshape(size, size)
+    assert example.max() > 0 and _lenet(widget, "L.example") is True, "the pad should open with its example"
+    box = widget.query_selector("canvas.lenet-pad").bounding_box()
+    stroke = [(0.2, 0.9), (0.8, 0.9)]   # a line under the example, as the reader who got a "2" drew
+    page.mouse.move(box["x"] + stroke[0][0] * box["width"], box["y"] + stroke[0][1] * box["height"])
+    page.mouse.down()
+    for t in (0.25, 0.5, 0.75, 1.0):
+        x = stroke[0][0] + t * (stroke[1][0] - stroke[0][0])
+        page.mouse.move(box["x"] + x * box["width"], box["y"] + stroke[0][1] * box["height"])
+    page.mouse.up()
+    drawing = np.asarray(_lenet(widget, "L.drawing")).reshape(size, size)
+    rows = np.nonzero(drawing.max(axis=1) > 0)[0]
+    assert len(rows) and rows.min() >= 0.9 * size - size / 12 - 2, (
+        f"ink left above the new stroke (rows {rows.min()}..{rows.max()} of {size}): the example was not cleared")
+    assert _lenet(widget, "L.example") is False
+    image28 = torch.tensor(_lenet(widget, "L.image28"), dtype=torch.uint8).reshape(28, 28)
+    assert (to_mnist(torch.tensor(drawing, dtype=torch.float32)).int() - image28.int()).abs().max() <= 1
+    page.close()
+    assert not problems and not external, (problems, external)
+
+
+PAD_VIEWPORTS = {"1280x900": {"width": 1280, "height": 900},
+                 "390x844 (phone)": {"width": 390, "height": 844}}
+#: "Near the pad": the preview and every answer end at most this far below the pad's lower edge,
+#: so that one look takes in the drawing and what the networks make of it.
+NEAR_PAD_PX = 250
+
+
+@pytest.mark.parametrize("viewport", list(PAD_VIEWPORTS))
+@pytest.mark.parametrize("html", LIVE_PAGES["digit-pad"])
+def test_live_digit_pad_answers_stay_in_view(offline, html, viewport):
+    """With the pad scrolled up to the article header, the pad, the 28x28 image the networks read and
+    every network's answer are on the screen, near the pad (beside it, or just under it on a
+    phone), and nothing (the theme's buttons included) covers them."""
+    context = offline.browser.new_context(viewport=PAD_VIEWPORTS[viewport], offline=True, service_workers="block")
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        page, widget, problems, external = _live_page(context, html, "digit-pad")
+        page.evaluate(bb.JS_WAIT_MATHJAX, MATHJAX_TIMEOUT_MS)   # typesetting moves what follows it
+        page.wait_for_timeout(300)
+        parts = widget.evaluate(bb.JS_PAD_LAYOUT)
+        page.wait_for_timeout(300)   # a button that shows on scrolling would be there by now
+        parts = widget.evaluate(bb.JS_PAD_LAYOUT)
+        bad = []
+        for part in parts:
+            if part["missing"]:
+                bad.append(f"{part['name']} is missing")
+                continue
+            if not part["inside"]:
+                bad.append(f"{part['name']} is not all on the screen: box {part['box']} in a window of {part['window']}, "
+                           f"under a header ending at {part['headerBottom']} px")
+            if part["covered"]:
+                bad.append(f"{part['name']} is covered by {', '.join(part['covered'])}")
+            below = part["box"][3] - parts[0]["box"][3] if not parts[0]["missing"] else 0
+            if below > NEAR_PAD_PX:
+                bad.append(f"{part['name']} ends {below} px below the pad (at most {NEAR_PAD_PX}: near it)")
+        networks = _lenet(widget, "Object.keys(L.results)")
+        answers = [part for part in parts if part["name"].startswith("the answer of ")]
+        assert networks and len(answers) == len(networks), (networks, parts)
+        assert not bad, f"{html} at {viewport}:\n  " + "\n  ".join(bad)
+        assert not problems and not external, (problems, external)
+    finally:
+        context.close()
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.mark.parametrize("html", ["book/intro.html", "notebooks/03_pooling.html"])
+def test_phone_menu_opens_with_the_chapter_list(offline, html):
+    """At 390 px the menu button opens the book's navigation, with every page of the table of
+    contents in view, and the contents button opens the page's outline."""
+    context = offline.browser.new_context(viewport=PHONE, offline=True, service_workers="block", has_touch=True)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    try:
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda error: errors.append(str(error)))
+        page.goto((HTML / html).as_uri())
+        page.wait_for_load_state("load")
+        buttons = page.locator(".primary-toggle:visible")
+        assert buttons.count() >= 1, "no visible menu button at 390 px"
+        buttons.first.click()
+        page.wait_for_function("() => { const d = document.getElementById('pst-primary-sidebar-modal'); return d && d.open; }",
+                               timeout=5_000)
+        links = page.evaluate("""() => Array.from(document.querySelectorAll('#pst-primary-sidebar-modal a[href]'))
+            .filter((a) => { const r = a.getBoundingClientRect(); return a.checkVisibility() && r.width > 0 && r.left >= 0
+                              && r.right <= window.innerWidth; })
+            .map((a) => new URL(a.getAttribute('href'), document.baseURI).pathname)""")
+        built = [p for p in bb.toc_pages(ROOT) if (HTML / p.html).is_file()]
+        missing = [p.html for p in built if not any(link.endswith("/" + p.html) for link in links)]
+        assert not missing, f"the menu opened but does not show links to {missing} (it shows {links})"
+        page.keyboard.press("Escape")
+        page.wait_for_function("() => !document.getElementById('pst-primary-sidebar-modal').open", timeout=5_000)
+        outline = page.locator(".secondary-toggle:visible")
+        if outline.count():
+            outline.first.click()
+            page.wait_for_function("() => { const d = document.getElementById('pst-secondary-sidebar-modal'); "
+                                   "return d && d.open && d.querySelectorAll('a[href]').length > 0; }", timeout=5_000)
+        assert not errors, errors
+    finally:
+        context.close()

@@ -8,11 +8,18 @@ The build (``jupyter-book build . -W -n --keep-going --all``) is made once per s
   the book's offline-assets extension finds no asset loaded from outside the book;
 * ``test_launch_links_point_at_the_notebook`` the Colab and Binder launch buttons and the Colab badge
   of every chapter open ``github/OWNER/REPO/blob/BRANCH/<notebook>.ipynb`` from ``_config.yml``;
-* ``test_live_pages_stay_light``              no chapter page weighs more than 5 MB with its images.
+* ``test_live_pages_stay_light``              no chapter page weighs more than 5 MB with its images;
+* ``test_no_raw_roles_in_the_text``           no ``{term}``, ``{doc}``, ... role is left as plain text in a page
+  (outside code, where a page may show the syntax on purpose);
+* ``test_every_glossary_term_can_be_linked``  every name of every glossary entry, English and Chinese,
+  is a term that ``{term}`...``` resolves to (in the build's inventory);
+* ``test_intro_clone_url_and_data_size``      the introduction clones the repository of ``_config.yml``
+  and states the size of the MNIST files that ``lenet.data`` keeps.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 from typing import List
@@ -102,3 +109,80 @@ def test_live_pages_stay_light(build):
               file=sys.stderr)
     biggest = max(sizes, key=lambda n: sizes[n][0])
     assert sizes[biggest][0] < MAX_PAGE_BYTES, f"{biggest} weighs {sizes[biggest][0] / 1e6:.2f} MB"
+
+
+ROLE_RE = re.compile(r"\{(?:term|doc|ref|cite|numref|eq|download|glue(?::\w+)?)\}`")
+PRE_RE = re.compile(r"<pre\b.*?</pre>", re.S)
+CODE_RE = re.compile(r"<code\b.*?</code>", re.S)
+#: Pages that show role syntax on purpose, in inline code, for the book's authors.
+ROLE_SYNTAX_PAGES = {"book/instructors.html": "tells instructors how to cite and link"}
+
+
+def test_no_raw_roles_in_the_text(build):
+    """A MyST role shown as its raw syntax means nothing to a reader (the glossary opened with
+    `` {term}`receptive field` `` in inline code); code blocks, and the pages of
+    ROLE_SYNTAX_PAGES in inline code, may show it."""
+    problems = []
+    for page in bb.toc_pages(ROOT):
+        path = HTML / page.html
+        if not path.is_file():
+            continue
+        text = PRE_RE.sub("", path.read_text(encoding="utf-8", errors="replace"))
+        if page.html in ROLE_SYNTAX_PAGES:
+            text = CODE_RE.sub("", text)
+        for m in ROLE_RE.finditer(text):
+            problems.append(bb.Problem("raw role", page.html, f"{text[m.start():m.start() + 60]!r}"))
+    if problems:
+        pytest.fail(bb.format_problems(problems, "MyST roles shown as plain text"), pytrace=False)
+
+
+def glossary_terms(path: Path) -> List[str]:
+    """Every name of every entry of the glossary page: the lines above each indented definition."""
+    text = path.read_text(encoding="utf-8")
+    body = text[text.index("```{glossary}"):]
+    body = body[body.index("\n") + 1: body.rindex("```")]
+    names, block = [], []
+    for line in body.splitlines():
+        if not line.strip() or line.lstrip().startswith(":"):
+            block = []
+        elif line.startswith((" ", "\t")):
+            names += block
+            block = []
+        else:
+            block.append(line.strip())
+    return names
+
+
+def test_every_glossary_term_can_be_linked(build):
+    """A chapter links a term with {term}`...` by any of its names: each must be in the inventory of
+    the -W -n build (an unknown term is an error there), English and Chinese alike."""
+    import posixpath
+
+    from sphinx.util.inventory import InventoryFile
+
+    names = glossary_terms(ROOT / "book" / "glossary.md")
+    assert len(names) > 50 and "gradient" in names and "梯度" in names, names
+    with open(HTML / "objects.inv", "rb") as f:
+        inventory = InventoryFile.load(f, "", posixpath.join)
+    known = {name.lower() for name in inventory.get("std:term", {})}
+    missing = [name for name in names if name.lower() not in known]
+    assert not missing, f"glossary names that {{term}} cannot link: {missing}"
+
+
+def test_intro_clone_url_and_data_size():
+    """The introduction's `git clone` is the repository of _config.yml (the one place the URL is set),
+    and the size it gives for MNIST is that of the four files lenet.data keeps, to the MB."""
+    from lenet.data import MNIST_FILES, mnist_dir
+
+    intro = (ROOT / "book" / "intro.md").read_text(encoding="utf-8")
+    repo = bb.repository(bb.read_config(ROOT))
+    clones = re.findall(r"git clone (\S+)", intro)
+    assert clones == [repo.url], f"the introduction clones {clones}, _config.yml says {repo.url}"
+    assert f"cd {repo.repo}\n" in intro
+    stated = re.findall(r"about (\d+) MB", intro)
+    assert len(stated) == 1, f"the introduction should state the size of MNIST once: {stated}"
+    files = [mnist_dir() / name for name in MNIST_FILES.values()]
+    if not all(f.is_file() for f in files):
+        pytest.skip(f"MNIST is not in {mnist_dir()} (`python -m lenet data` fetches it)")
+    total = sum(f.stat().st_size for f in files)
+    assert round(total / 1e6) == int(stated[0]), f"the four files hold {total:,} bytes, the introduction says about {stated[0]} MB"

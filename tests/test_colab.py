@@ -118,6 +118,20 @@ def test_setup_cell(path, repo):
     assert first_code is cell, "the setup cell must be the first code cell"
     check_setup_source(cell.source, f"lenet @ git+{repo.url}")
     assert not any(o.get("output_type") == "error" for o in cell.outputs)
+    tags = cell.metadata.get("tags", [])
+    assert colab.HIDE_TAG in tags and not set(tags) & set(colab.OLD_HIDE_TAGS), (
+        f"the setup cell is tagged {tags}: tag it '{colab.HIDE_TAG}' (the HTML book leaves it out); run: python scripts/colab.py")
+
+
+def test_colab_script_replaces_the_old_setup_tag(tmp_path, capsys):
+    """A setup cell tagged 'hide-input' (the book's earlier convention) gets 'remove-cell' instead."""
+    a, _ = _synthetic_repo(tmp_path)
+    path = tmp_path / "notebooks" / "01_first.ipynb"
+    a.cells[1].metadata["tags"] = ["setup", "hide-input"]
+    nbformat.write(a, path)
+    assert colab.main(["--root", str(tmp_path)]) == 0
+    assert "tagged hide-input instead" in capsys.readouterr().out
+    assert nbformat.read(path, as_version=4).cells[1].metadata["tags"] == ["setup", "remove-cell"]
 
 
 def test_setup_cells_are_idempotent(tmp_path):
@@ -237,7 +251,8 @@ def test_colab_script_rewrites_and_checks(tmp_path, capsys):
     url_b = "https://colab.research.google.com/github/acme/lenet-book/blob/main/notebooks/02_second.ipynb"
     assert new_b.cells[0].source == (
         f"# 2. Second\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url_b})\n\nProse.")
-    assert new_b.cells[1].metadata["tags"] == ["setup", "hide-input"] and new_b.cells[2].id == b.cells[1].id
+    assert new_b.cells[1].metadata["tags"] == ["setup", "remove-cell"] and new_b.cells[2].id == b.cells[1].id
+    assert new_a.cells[1].metadata["tags"] == ["setup", "remove-cell"]
     check_setup_source(new_b.cells[1].source, "lenet @ git+https://github.com/acme/lenet-book")
     nbformat.validate(new_b)
 

@@ -63,7 +63,20 @@ def synthetic_notebook():
             metadata={"tags": ["solution", "hide-input"]}, execution_count=4,
             outputs=[new_output("stream", name="stdout", text="C3 output size: 10\n")]),
         new_markdown_cell("```{solution} ex-hand\nSECRET_MD_3\n```"),  # a cell holding only a solution
-        new_code_cell("print('the end')", execution_count=5,
+        # a gated solution, as the book puts a solution's code cell inside its dropdown: written
+        # text, then the code cell, then more text and the end, over three cells
+        new_markdown_cell(
+            "```{exercise} Gated\n:label: ex-gated\n\nPrint the number of C1 maps.\n```\n\n"
+            "```{solution-start} ex-gated\n:class: dropdown\n```\n\nSECRET_MD_4: C1 has six maps."),
+        new_code_cell(
+            "### BEGIN SOLUTION\n"
+            "SECRET_GATED = 6\n"
+            "print('C1 maps:', SECRET_GATED)\n"
+            "### END SOLUTION",
+            metadata={"tags": ["solution"]}, execution_count=5,
+            outputs=[new_output("stream", name="stdout", text="C1 maps: 6\n")]),
+        new_markdown_cell("SECRET_MD_5, more of the solution.\n\n```{solution-end}\n```\n\nAfter the gated solution."),
+        new_code_cell("print('the end')", execution_count=6,
                       outputs=[new_output("stream", name="stdout", text="the end\n")]),
     ]
     nbformat.validate(nb)
@@ -118,14 +131,14 @@ def test_student_edition_has_no_solutions(editions):
             assert not SOLUTION_DIRECTIVE_RE.search(cell.source), cell.source
     # the exercises and the prose around the solutions are still there
     md = "\n".join(c.source for c in nb.cells if c.cell_type == "markdown")
-    assert "```{exercise} Output size" in md and "```{exercise} By hand" in md
-    assert "Then run the checker." in md
+    assert "```{exercise} Output size" in md and "```{exercise} By hand" in md and "```{exercise} Gated" in md
+    assert "Then run the checker." in md and "After the gated solution." in md
 
 
 def test_student_edition_stubs(editions):
     _, _, student = editions
     nb = nbformat.read(student, as_version=4)
-    impl, top = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
+    impl, top, gated = [c for c in nb.cells if "solution" in c.metadata.get("tags", [])]
     # inside a function: one line, indented like the region, so the function stays valid
     assert impl.source == (
         "def my_output_size(n, k, padding=0, stride=1):\n"
@@ -139,7 +152,13 @@ def test_student_edition_stubs(editions):
         "    exercises.todo(\"Exercise 2.2 (ex-hand)\")\n"
         "except NotImplementedError as exc:\n"
         "    print(exc)")
-    for cell in (impl, top):
+    # the code cell of a gated solution stays, stubbed: the student writes the answer in it
+    assert gated.source == (
+        "try:\n"
+        "    exercises.todo(\"Exercise 2.3 (ex-gated)\")\n"
+        "except NotImplementedError as exc:\n"
+        "    print(exc)")
+    for cell in (impl, top, gated):
         compile(cell.source, "<cell>", "exec")
         assert "hide-input" not in cell.metadata.get("tags", [])
 
@@ -168,11 +187,12 @@ def test_student_notebook_runs_and_instructor_passes(editions, tmp_path, monkeyp
     out = _text(stu)
     assert "NOT DONE YET output_size: Exercise 2.1 (ex-size)" in out, out
     assert "Exercise 2.2 (ex-hand): not implemented yet" in out, out
+    assert "Exercise 2.3 (ex-gated): not implemented yet" in out, out
     assert "the end" in out
     assert "PASS" not in out and "Traceback" not in out
     out = _text(ins)
     assert "PASS output_size" in out and "NOT DONE YET" not in out, out
-    assert "C3 output size: 10" in out
+    assert "C3 output size: 10" in out and "C1 maps: 6" in out
 
 
 # --------------------------------------------------------------------------- the stubs, unit by unit
@@ -218,7 +238,6 @@ def test_import_inserted_when_missing():
 
 @pytest.mark.parametrize("markdown, message", [
     ("```{exercise-start}\n:label: ex-g\n```\nDo it.\n```{exercise-end}\n```", "a gated {exercise-start}"),
-    ("Before.\n\n```{solution-start} ex-g\n```\nSECRET text", "a gated {solution-start}"),
     (":::{exercise} E\n:label: ex-c\nDo.\n:::", "a ::: fence around {exercise}"),
     ("~~~{solution} ex-c\nSECRET\n~~~", "a ~~~ fence around {solution}"),
     ("```{exercise} E\n---\nlabel: ex-y\n---\nDo.\n```", "a '---' options block"),
@@ -230,6 +249,33 @@ def test_forms_the_book_does_not_use_fail_loudly(markdown, message):
         me.make_student(nb, "04_x.ipynb", me.Report())
     assert "04_x.ipynb, cell 2" in str(info.value) and message in str(info.value)
     assert "is not a form the book uses" in str(info.value)
+
+
+@pytest.mark.parametrize("cells, message", [
+    (["Before.\n\n```{solution-start} ex-g\n:class: dropdown\n```\nSECRET text"],
+     "has no ```{solution-end} block before the end of the notebook"),
+    (["Text.\n\n```{solution-end}\n```"], "a {solution-end} with no {solution-start} before it"),
+    (["```{solution-start} ex-g\n```\n\n```{solution-start} ex-h\n```"], "a {solution-start} inside the gated solution"),
+    (["````{exercise} E\n:label: ex-e\n\n```{solution-start} ex-e\n```\n````"], "inside another directive"),
+    (["```{solution-start} ex-g\n```", "print('SECRET')", "```{solution-end}\n```"], "must be tagged 'solution'"),
+])
+def test_malformed_gated_solutions_fail_clearly(cells, message):
+    nb = new_notebook()
+    nb.cells = [new_markdown_cell("# 4. X")] + [new_code_cell(c) if c.startswith("print") else new_markdown_cell(c)
+                                               for c in cells]
+    with pytest.raises(me.EditionError) as info:
+        me.make_student(nb, "04_x.ipynb", me.Report())
+    assert "04_x.ipynb" in str(info.value) and message in str(info.value), str(info.value)
+
+
+def test_gated_solution_keeps_what_follows_its_end():
+    nb = new_notebook()
+    nb.cells = [new_markdown_cell("```{exercise} E\n:label: ex-e\nDo.\n```\n\n```{solution-start} ex-e\n```\nSECRET"),
+                new_markdown_cell("SECRET too"),
+                new_markdown_cell("SECRET\n```{solution-end}\n```\nKept."),
+                new_markdown_cell("Also kept.")]
+    student = me.make_student(nb, "04_x.ipynb", me.Report())
+    assert [c.source for c in student.cells] == ["```{exercise} E\n:label: ex-e\nDo.\n```", "Kept.", "Also kept."]
 
 
 # --------------------------------------------------------------------------- malformed markers

@@ -47,7 +47,8 @@ def image():
 
 
 def test_import_is_light():
-    code = ("import sys, lenet.viz, lenet.widgets; "
+    """The widgets load in the browser; importing them brings neither ipywidgets nor pyplot."""
+    code = ("import sys, lenet.widgets; "
             "print(int('ipywidgets' in sys.modules), int('matplotlib.pyplot' in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "0"]
@@ -236,6 +237,46 @@ def test_pooling_explorer_follows_its_controls(image):
     assert repr(ex) == "PoolingExplorer(mode='subsampling', window=3, image=24x20)"
     with pytest.raises(ValueError, match="kernel_size must be 2, 3 or 4"):
         widgets.pooling_explorer(image, kernel_size=5)
+
+
+@pytest.mark.parametrize("normalization, pad", [("unit", False), ("meanstd", False), ("paper", True), ("paper", False)])
+def test_input_affine_is_lenet_data_normalisation(normalization, pad):
+    """The pad's front end normalises pixel * scale + shift and pads with the background: the same
+    numbers as lenet.data.make_transform, whose constants it reads off the transform."""
+    from lenet.data import make_transform
+
+    scale, shift, width = widgets.input_affine(normalization, pad)
+    images = torch.randint(0, 256, (3, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    want = make_transform(normalization, pad=pad)(images)
+    got = torch.full(want.shape, shift)
+    got[:, :, width: width + 28, width: width + 28] = images.float()[:, None] * scale + shift
+    assert width == (2 if pad else 0) and torch.allclose(got, want, atol=1e-5)
+
+
+def test_book_pages_run_the_current_front_end():
+    """book/_ext/live_widgets.py gives every lenet widget of a page the JavaScript of lenet/js/ as it
+    is now (the notebook saved the module as it was when it ran), and leaves other models alone."""
+    import importlib.util
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "book" / "_ext" / "live_widgets.py"
+    spec = importlib.util.spec_from_file_location("_book_ext_live_widgets", path)
+    ext = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ext)
+    state = {"state": {
+        "a": {"model_name": "AnyModel", "state": {"_anywidget_id": "lenet.widgets.PoolingExplorer", "_esm": "old", "mode": "max"}},
+        "b": {"model_name": "AnyModel", "state": {"_anywidget_id": "lenet.widgets.DigitPad", "_esm": "old </script>"}},
+        "c": {"model_name": "AnyModel", "state": {"_anywidget_id": "other.Widget", "_esm": "theirs"}},
+        "d": {"model_name": "LayoutModel", "state": {"width": None}}}}
+    body = ext.refresh_state(json.dumps(state), widgets.module_source)
+    assert "</script>" not in body
+    new = json.loads(body)["state"]
+    assert new["a"]["state"]["_esm"] == widgets.module_source("pooling_explorer") and new["a"]["state"]["mode"] == "max"
+    assert new["b"]["state"]["_esm"] == widgets.module_source("digit_pad")
+    assert new["c"]["state"]["_esm"] == "theirs" and new["d"] == state["state"]["d"]
+    assert set(ext.MODULES.values()) == {"kernel_explorer", "pooling_explorer", "digit_pad"}
+    assert all(widget_id.rsplit(".", 1)[1] in widgets._classes() for widget_id in ext.MODULES)
 
 
 def test_digit_pad_sends_the_networks_and_reads_the_drawing():

@@ -147,11 +147,25 @@ const LENET_CSS = `
 .lenet-widget .lenet-note { color: #555; font-size: 0.8rem; }
 .lenet-widget canvas { border: 1px solid #ccc; }
 .lenet-widget .lenet-results { display: flex; flex-wrap: wrap; gap: 1.5rem; }
+.lenet-widget { --lenet-pad-size: min(200px, 46vw); }
+.lenet-widget .lenet-padrow { display: flex; flex-wrap: wrap; gap: 0.6rem 1.2rem; align-items: flex-start; }
+.lenet-widget .lenet-padcol { display: flex; gap: 0.5rem; align-items: flex-start; }
+.lenet-widget .lenet-seencol { display: flex; flex-direction: column; align-items: center; flex: 0 0 auto; }
+.lenet-widget .lenet-seencol figcaption { font-size: 0.7rem; max-width: 88px; }
+.lenet-widget .lenet-answers { display: flex; flex-direction: column; gap: 0.5rem; flex: 1 1 12rem; min-width: 0; }
+.lenet-widget .lenet-answer b { font-size: 1.05rem; }
+.lenet-widget .lenet-results { margin-top: 0.6rem; gap: 0.6rem 1.5rem; }
+.lenet-widget .lenet-net-detail { flex: 1 1 14rem; min-width: 0; }
+.lenet-widget .lenet-bar { height: 0.6rem; min-width: 1px; }
 .lenet-widget table.lenet-scores { border-collapse: collapse; margin: 0.2rem 0; }
 .lenet-widget table.lenet-scores td { padding: 0 0.3rem; border: none; line-height: 1.1; font-size: 0.8rem; }
 .lenet-widget .lenet-maps { margin: 0.3rem 0; display: flex; flex-wrap: wrap; gap: 2px; align-items: center; }
 .lenet-widget .lenet-maps .lenet-note { width: 100%; }
 .lenet-widget button { margin-top: 0.3rem; }
+.lenet-widget .lenet-scalebox { width: 100%; margin-top: 0.2rem; }
+.lenet-widget .lenet-scalebox canvas { border: 1px solid #ccc; }
+.lenet-widget .lenet-ticks { display: flex; justify-content: space-between; font-size: 0.75rem; color: #444; }
+.lenet-widget .lenet-presets button { margin: 0.2rem 0.3rem 0 0; font-size: 0.8rem; }
 `;
 
 function addStyle(el) {

@@ -238,6 +238,35 @@ function mapsPanel(name, a, shape) {
   return row;
 }
 
+function confidence(z, digit) {
+  // The winner's probability and its complement 1 - p, computed without cancellation (in doubles),
+  // so that a confident answer is not rounded to 100%; and the margin of z over the runner-up.
+  let others = 0, second = -Infinity, runnerUp = -1;
+  for (let d = 0; d < z.length; d++) {
+    if (d === digit) continue;
+    others += Math.exp(z[d] - z[digit]);
+    if (z[d] > second) { second = z[d]; runnerUp = d; }
+  }
+  return { p: 1 / (1 + others), q: others / (1 + others), margin: z[digit] - second, runnerUp };
+}
+
+function percent(p, q) {
+  // A probability in percent, with the digits it needs: 3 significant digits, or for p near 1 as
+  // many decimals as show the first two digits of 1 - p ("99.9987%"); "100%" only if 1 - p is 0.
+  if (p < 0.999) {
+    const v = 100 * p;
+    return (v >= 0.001 || v === 0 ? v.toPrecision(3) : v.toExponential(1)) + "%";
+  }
+  if (q <= 0) return "100%";
+  const decimals = Math.min(12, Math.max(1, Math.ceil(-Math.log10(100 * q)) + 1));
+  return (100 - 100 * q).toFixed(decimals) + "%";
+}
+
+function penalty(v) {
+  // An RBF penalty with 3 significant digits: the winner's is small but never 0 (chapter 5).
+  return v >= 1000 ? v.toFixed(0) : v.toPrecision(3);
+}
+
 function render({ model, el }) {
   addStyle(el);
   el.dataset.lenetWidget = "digit-pad";
@@ -245,15 +274,23 @@ function render({ model, el }) {
   const nets = model.get("models").map((m) => ({ ...m, layers: Object.fromEntries(Object.entries(m.layers).map(([k, v]) => [k, decodeFloat32(v)])) }));
   const prep = model.get("prep");
 
-  const pad = canvasFor(size, size, 252, "draw a digit here");
+  // The layout keeps everything a reader looks at while drawing in one screen: the pad, the 28x28
+  // image the networks read, and each network's answer beside or under them (1280x900, and a 390 px
+  // phone); the scores and the feature maps follow.
+  const pad = canvasFor(size, size, 200, "draw a digit here");
   pad.canvas.style.touchAction = "none";
   pad.canvas.style.cursor = "crosshair";
   pad.canvas.className = "lenet-pad";
   pad.canvas.style.imageRendering = "auto";
-  const seen = canvasFor(28, 28, 112, "what the networks read (28x28)");
+  pad.canvas.style.width = pad.canvas.style.height = "var(--lenet-pad-size)";
+  const seen = canvasFor(28, 28, 84, "what the networks read (28x28)");
+  seen.canvas.classList.add("lenet-seen");
   const clear = el_("button", { type: "button", className: "lenet-clear" }, "Clear");
+  const answers = el_("div", { className: "lenet-answers" });
   const results = el_("div", { className: "lenet-results" });
-  el.append(el_("div", { className: "lenet-row" }, el_("div", {}, pad.box, clear), seen.box, results));
+  el.append(el_("div", { className: "lenet-padrow" },
+    el_("div", { className: "lenet-padcol" }, pad.box, el_("div", { className: "lenet-seencol" }, seen.box, clear)),
+    answers), results);
 
   const ctx = pad.canvas.getContext("2d");
   ctx.lineCap = ctx.lineJoin = "round";
@@ -267,38 +304,56 @@ function render({ model, el }) {
   }
 
   function show(raw) {
+    answers.replaceChildren();
     results.replaceChildren();
     const image28 = toMnist(raw, size, size, prep);
-    el.lenet = { size, drawing: raw, image28, results: {} };
+    el.lenet = { size, drawing: raw, image28, results: {}, example };
     if (!image28) {
       paintGray(seen.canvas, new Uint8Array(784), 28, 28, true);
-      results.append(el_("div", { className: "lenet-note" }, "Draw a digit: press, move, release."));
+      answers.append(el_("div", { className: "lenet-note" }, "Draw a digit: press, move, release."));
       return;
     }
     paintGray(seen.canvas, image28, 28, 28, true);
     for (const net of nets) {
       const r = forward(net, image28);
       el.lenet.results[net.label] = r;
+      const classic = net.kind === "classic";
+      const z = classic ? map(r.scores, (v) => -v) : r.scores;
+      const c = confidence(z, r.digit);
+      r.confidence = c;
+      const detail = classic
+        ? `penalty ${penalty(r.scores[r.digit])}; next smallest ${penalty(r.scores[c.runnerUp])} (${c.runnerUp})`
+        : `probability ${percent(c.p, c.q)}; logit margin ${c.margin.toFixed(1)} over ${c.runnerUp}`;
+      answers.append(el_("div", { className: "lenet-net lenet-answer", "data-net": net.label },
+        el_("b", {}, `${net.title}: reads ${r.digit}`), el_("div", { className: "lenet-note" }, detail)));
       const table = el_("table", { className: "lenet-scores" });
       for (let d = 0; d < 10; d++) {
-        const bar = el_("div", { style: { width: Math.round(120 * r.probs[d]) + "px", height: "0.7rem", background: d === r.digit ? "#c0392b" : "#7f8c8d" } });
-        const value = net.kind === "classic" ? r.scores[d].toFixed(1) : (100 * r.probs[d]).toFixed(1) + "%";
+        const pd = d === r.digit ? c.p : Math.exp(z[d] - z[r.digit]) * c.p;
+        const bar = el_("div", { className: "lenet-bar", style: { width: Math.round(90 * pd) + "px", background: d === r.digit ? "#c0392b" : "#7f8c8d" } });
+        const value = classic ? penalty(r.scores[d]) : percent(pd, d === r.digit ? c.q : 1 - pd);
         table.append(el_("tr", {}, el_("td", {}, String(d)), el_("td", {}, bar), el_("td", { className: "lenet-note" }, value)));
       }
-      const what = net.kind === "classic" ? "RBF penalties (smallest wins; bars: softmax of minus them)" : "softmax probabilities";
+      const what = classic ? "RBF penalties; the smallest wins (bars: softmax of minus the penalties)" : "softmax probabilities";
       const maps = el_("details", {}, el_("summary", {}, "feature maps, layer by layer"),
         ...Object.keys(r.maps).map((name) => mapsPanel(name, r.maps[name], r.shapes[name])));
-      results.append(el_("div", { className: "lenet-net", "data-net": net.label },
-        el_("b", {}, `${net.title}: reads ${r.digit}`), el_("div", { className: "lenet-note" }, what), table, maps));
+      results.append(el_("div", { className: "lenet-net-detail", "data-net-detail": net.label },
+        el_("div", { className: "lenet-note" }, `${net.title}: ${what}`), table, maps));
     }
   }
 
+  // A drawing that comes with the widget is an example: the reader's first stroke replaces it.
+  let example = false;
   let down = false, last = null;
   const at = (e) => {
     const b = pad.canvas.getBoundingClientRect();
     return [(e.clientX - b.left) * size / b.width, (e.clientY - b.top) * size / b.height];
   };
   pad.canvas.addEventListener("pointerdown", (e) => {
+    if (example) {
+      ctx.clearRect(0, 0, size, size);
+      example = false;
+      pad.caption.textContent = "draw a digit here";
+    }
     down = true; last = at(e);
     pad.canvas.setPointerCapture?.(e.pointerId);
     ctx.beginPath(); ctx.arc(last[0], last[1], ctx.lineWidth / 2, 0, 2 * Math.PI); ctx.fillStyle = "black"; ctx.fill();
@@ -322,13 +377,20 @@ function render({ model, el }) {
   };
   pad.canvas.addEventListener("pointerup", finish);
   pad.canvas.addEventListener("pointerleave", finish);
-  clear.addEventListener("click", () => { ctx.clearRect(0, 0, size, size); show(drawing()); model.set("drawing", ""); model.save_changes(); });
+  clear.addEventListener("click", () => {
+    ctx.clearRect(0, 0, size, size);
+    example = false;
+    pad.caption.textContent = "draw a digit here";
+    show(drawing()); model.set("drawing", ""); model.save_changes();
+  });
 
   const initial = model.get("drawing");
   if (initial) {   // a drawing that came with the widget: paint it into the canvas
     const a = decodeFloat32(initial), img = ctx.createImageData(size, size);
     for (let i = 0; i < size * size; i++) img.data[4 * i + 3] = Math.round(255 * a[i]);
     ctx.putImageData(img, 0, 0);
+    example = true;
+    pad.caption.textContent = "an example: your first stroke replaces it";
   }
   show(drawing());
 }
