@@ -2,7 +2,7 @@
 PYTHON ?= python3
 PIP_INSTALL = $(PYTHON) -m pip install -q -r requirements.txt
 
-.PHONY: book test check install data notebooks editions clean
+.PHONY: book test check lint install data notebooks editions clean
 
 install:
 	$(PIP_INSTALL)
@@ -13,11 +13,17 @@ book: install
 data: install
 	$(PYTHON) -m lenet data
 
-test: data
+test: data lint
 	$(PYTHON) -m pytest --nbval
 
-# The unit tests alone (no notebooks, no book build, no browser, no record replays): under a minute.
-check: data
+# Lint, format and types (configured in pyproject.toml): ruff and mypy.
+lint: install
+	$(PYTHON) -m ruff check .
+	$(PYTHON) -m ruff format --check .
+	$(PYTHON) -m mypy
+
+# Lint, then the unit tests alone (no notebooks, no book build, no browser, no record replays): under a minute.
+check: data lint
 	$(PYTHON) -m pytest -m "not slow" tests
 
 notebooks: install

@@ -6,7 +6,7 @@ A chapter starts a :class:`Clock` in its first cell and ends with :func:`glue_ti
 
 * the reading time: the words of the chapter's prose before its exercises, at
   :data:`WORDS_PER_MINUTE` (a common figure for technical prose), counted by
-  ``python scripts/execute_notebooks.py`` into ``results/chapter-prose.json``;
+  ``python scripts/execute_notebooks.py`` into ``results/book/chapter-prose.json``;
 * the running time: this execution of the notebook, from its first cell to its last, on the
   machine that executed it (named beside it).
 """
@@ -24,7 +24,7 @@ from .records import RecordError, default_results_dir
 #: Words read per minute, for the reading time.
 WORDS_PER_MINUTE = 200
 #: The file, in the results directory, that holds the words of each chapter's prose.
-PROSE_FILE = "chapter-prose.json"
+PROSE_FILE = "book/chapter-prose.json"
 
 
 class Clock:

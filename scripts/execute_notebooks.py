@@ -26,7 +26,7 @@ a notebook again reproduces them. This script is how those outputs are made:
 
 It prints one line per notebook with its wall time, then a summary, and exits with status 1 if
 any notebook failed. Before a chapter runs, the words of its prose (before its exercises) are
-counted into ``results/chapter-prose.json``, from which the box at the top of each chapter gives
+counted into ``results/book/chapter-prose.json``, from which the box at the top of each chapter gives
 its reading time (:mod:`lenet.chapters`).
 """
 
@@ -131,13 +131,13 @@ def prose_words(path: Path) -> int:
 
 
 def record_words(chapter: int, words: int) -> None:
-    """Enter a chapter's prose words in results/chapter-prose.json (:mod:`lenet.chapters`)."""
+    """Enter a chapter's prose words in results/book/chapter-prose.json (:mod:`lenet.chapters`)."""
     import json
 
     sys.path.insert(0, str(ROOT))
     from lenet.data import atomic_write
 
-    path = ROOT / "results" / "chapter-prose.json"
+    path = ROOT / "results" / "book" / "chapter-prose.json"
     data = json.loads(path.read_text()) if path.is_file() else {}
     data[str(chapter)] = words
     atomic_write(path, (json.dumps(dict(sorted(data.items(), key=lambda kv: int(kv[0]))), indent=1) + "\n").encode())
