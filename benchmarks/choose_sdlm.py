@@ -30,10 +30,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lenet.data import load_mnist, validation_split  # noqa: E402
-from lenet.recipes import SDLM_BATCH, sdlm_config  # noqa: E402
-from lenet.sdlm import MU_SCHEDULES  # noqa: E402
-from lenet.train import Runtime, train  # noqa: E402
+from lenet.data import load_mnist, validation_split
+from lenet.recipes import SDLM_BATCH, sdlm_config
+from lenet.sdlm import MU_SCHEDULES
+from lenet.train import Runtime, train
 
 #: The candidate values of mu, from the paper's 0.02 up.
 CANDIDATES = (0.02, 0.2, 0.5, 1.0, 2.0, 5.0)
@@ -68,11 +68,19 @@ def main(argv=None) -> int:
             _, hist = train(cfg, Runtime(device=args.device, progress=False), data=(fit_split, val_split), stop_after=1)
             accs.append(100 * hist.epochs[0]["test_acc"])
             times.append(hist.train_s)
-        row = {"mu": mu, "batch_size": SDLM_BATCH, "val_acc": accs, "mean_val_acc": statistics.mean(accs),
-               "min_val_acc": min(accs), "mean_s": statistics.mean(times)}
+        row = {
+            "mu": mu,
+            "batch_size": SDLM_BATCH,
+            "val_acc": accs,
+            "mean_val_acc": statistics.mean(accs),
+            "min_val_acc": min(accs),
+            "mean_s": statistics.mean(times),
+        }
         rows.append(row)
-        print(f"mu {mu:<5g}: validation after one pass {', '.join(f'{a:.2f}%' for a in accs)}, {row['mean_s']:.1f} s",
-              flush=True)
+        print(
+            f"mu {mu:<5g}: validation after one pass {', '.join(f'{a:.2f}%' for a in accs)}, {row['mean_s']:.1f} s",
+            flush=True,
+        )
     chosen = choose(rows, args.floor)
     print(f"chosen: mu {chosen['mu']:g}" if chosen else f"no mu trains on every seed (floor {args.floor}%)")
     schedules, chosen_schedule = [], None
@@ -82,17 +90,36 @@ def main(argv=None) -> int:
             for seed in range(args.schedule_seeds):
                 cfg = sdlm_config(mu=chosen["mu"], mu_schedule=mu_schedule, seed=seed)
                 _, hist = train(cfg, Runtime(device=args.device, progress=False), data=(fit_split, val_split))
+                if hist.test_acc is None:  # never: train() evaluates the last pass
+                    raise RuntimeError(f"{cfg} was never evaluated on the validation split")
                 accs.append(100 * hist.test_acc)
-            schedules.append({"mu_schedule": mu_schedule, "mu": chosen["mu"], "val_acc": accs, "mean_val_acc": statistics.mean(accs)})
-            print(f"mu {chosen['mu']:g}, {mu_schedule}: validation after {cfg.epochs} passes "
-                  f"{', '.join(f'{a:.2f}%' for a in accs)}", flush=True)
+            schedules.append(
+                {"mu_schedule": mu_schedule, "mu": chosen["mu"], "val_acc": accs, "mean_val_acc": statistics.mean(accs)}
+            )
+            print(
+                f"mu {chosen['mu']:g}, {mu_schedule}: validation after {cfg.epochs} passes "
+                f"{', '.join(f'{a:.2f}%' for a in accs)}",
+                flush=True,
+            )
         chosen_schedule = choose_schedule(schedules)
         print(f"chosen: mu schedule {chosen_schedule['mu_schedule']!r}")
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps({"floor": args.floor, "seeds": args.seeds, "date": time.strftime("%Y-%m-%d"),
-                                        "candidates": rows, "chosen": chosen, "schedule_seeds": args.schedule_seeds,
-                                        "schedules": schedules, "chosen_schedule": chosen_schedule}, indent=2))
+        args.out.write_text(
+            json.dumps(
+                {
+                    "floor": args.floor,
+                    "seeds": args.seeds,
+                    "date": time.strftime("%Y-%m-%d"),
+                    "candidates": rows,
+                    "chosen": chosen,
+                    "schedule_seeds": args.schedule_seeds,
+                    "schedules": schedules,
+                    "chosen_schedule": chosen_schedule,
+                },
+                indent=2,
+            )
+        )
         print(f"wrote {args.out}")
     return 0 if chosen else 1
 

@@ -7,10 +7,11 @@
 #     gzipped, for a machine without a network), checked against their md5 by `python -m lenet data`;
 #  2. the CUDA tests (tests/test_gpu.py: the replayed graph against the eager step, for Adam, for
 #     SDLM and with distortions; the GPU recipe);
-#  3. benchmarks/time_to_accuracy.py on the GPU: 20 seeds of the fast recipe in process, 5 as whole
+#  3. benchmarks/time_to_accuracy.py on the GPU: 20 seeds of the fast recipe in process, 3 as whole
 #     processes, the speed-ups one at a time, the source script once, and the 1998 network's 20
 #     passes with Adam and with SDLM as CUDA graphs, written as run records too;
-#  4. the book's other runs recorded on the GPU (python -m lenet record --device cuda, seed 0);
+#  4. the book's other GPU runs recorded (python -m lenet record --device cuda, seed 0: the 1998
+#     network with distortions, the source's Adam run, the fast recipe);
 #  5. where a step's time goes on the GPU (benchmarks/gpu_profile.py).
 #
 # Every step runs even when one before it failed; its log, its exit status and its time are kept.
@@ -56,9 +57,9 @@ unpack() {
 
 step data unpack
 step tests $PY -m pytest -q -p no:cacheprovider tests/test_gpu.py
-step benchmark $PY benchmarks/time_to_accuracy.py --device cuda --seeds 20 --process-seeds 5 --source-runs 1 --ablation \
+step benchmark $PY benchmarks/time_to_accuracy.py --device cuda --seeds 20 --process-seeds 3 --source-runs 1 --ablation \
     --classic-epochs 20 --records "$OUTDIR/records" --out "$OUTDIR/gpu.json"
-step records $PY -m lenet record classic-sdlm-distorted modern-source-adam modern-source-sgd modern-fast --device cuda \
+step records $PY -m lenet record classic-sdlm-distorted modern-source-adam modern-fast --device cuda \
     --seeds 0 --out "$OUTDIR/records"
 step profile $PY benchmarks/gpu_profile.py --out "$OUTDIR/gpu-profile.json"
 

@@ -22,16 +22,17 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any, Dict
 
 import torch
 from torch.profiler import ProfilerActivity, profile
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lenet.data import load_mnist  # noqa: E402
-from lenet.recipes import classic_config, fast_config, gpu_settings, sdlm_config  # noqa: E402
-from lenet.step import TrainStep  # noqa: E402
-from lenet.train import build_model, configure_optimizer, make_loaders  # noqa: E402
+from lenet.data import load_mnist
+from lenet.recipes import classic_config, fast_config, gpu_settings, sdlm_config
+from lenet.step import TrainStep
+from lenet.train import build_model, configure_optimizer, make_loaders
 
 STEPS = 300
 
@@ -70,11 +71,17 @@ def profile_recipe(config, data, device: torch.device) -> dict:
         torch.cuda.synchronize()
     kernels = sum(1 for e in prof.events() if e.device_type == torch.autograd.DeviceType.CUDA)
 
-    step = TrainStep(model, optimizer, graph=settings["cuda_graph"], amp=settings["amp"], channels_last=config.channels_last)
+    step = TrainStep(
+        model, optimizer, graph=settings["cuda_graph"], amp=settings["amp"], channels_last=config.channels_last
+    )
     for _ in range(5):  # warm-up, then the recording
         step(*next_batch())
-    out = {"batch_size": config.batch_size, "optimizer": config.optimizer, "graph": step.graph is not None,
-           "kernels": kernels}
+    out = {
+        "batch_size": config.batch_size,
+        "optimizer": config.optimizer,
+        "graph": step.graph is not None,
+        "kernels": kernels,
+    }
     if step.graph is not None:
         out["replay_us"] = _per_step_us(step.graph.replay)
 
@@ -99,7 +106,7 @@ def main(argv=None) -> int:
         return 2
     device = torch.device("cuda")
     data = (load_mnist("train"), load_mnist("test"))
-    results = {"device": torch.cuda.get_device_name(device), "torch": torch.__version__, "recipes": {}}
+    results: Dict[str, Any] = {"device": torch.cuda.get_device_name(device), "torch": torch.__version__, "recipes": {}}
     for name, config in (("fast", fast_config()), ("classic-adam", classic_config()), ("classic-sdlm", sdlm_config())):
         try:
             r = results["recipes"][name] = profile_recipe(config, data, device)
@@ -107,9 +114,12 @@ def main(argv=None) -> int:
             results["recipes"][name] = {"error": f"{type(exc).__name__}: {exc}"}
             print(f"{name}: FAILED {type(exc).__name__}: {exc}", flush=True)
             continue
-        print(f"{name:<13} batch {r['batch_size']:>3}: {r['kernels']} kernels an eager step; per step: replay "
-              f"{r.get('replay_us', float('nan')):.0f} us, in the loop {r['loop_us']:.0f} us, loader {r['loader_us']:.0f} us, "
-              f"schedule {r.get('schedule_us', 0):.0f} us", flush=True)
+        print(
+            f"{name:<13} batch {r['batch_size']:>3}: {r['kernels']} kernels an eager step; per step: replay "
+            f"{r.get('replay_us', float('nan')):.0f} us, in the loop {r['loop_us']:.0f} us, "
+            f"loader {r['loader_us']:.0f} us, schedule {r.get('schedule_us', 0):.0f} us",
+            flush=True,
+        )
     if args.out:
         args.out.write_text(json.dumps(results, indent=2))
     return 0

@@ -17,6 +17,7 @@ import json
 import statistics
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any, Dict, List
 
 HERE = Path(__file__).resolve().parent
@@ -27,16 +28,18 @@ from lenet.records import load_records, summarize  # noqa: E402
 
 RESULTS = HERE / "results"
 OUT = HERE / "RESULTS.md"
-CPU_RUN = "cpu-2core"                     # the current CPU run of time_to_accuracy.py
-CPU_RUN_BEFORE = "cpu-2core-2026-12-01"   # the run before it (the 2-epoch recipe), with ...
+CPU_RUN = "cpu-2core"  # the current CPU run of time_to_accuracy.py
+CPU_RUN_BEFORE = "cpu-2core-2026-12-01"  # the run before it (the 2-epoch recipe), with ...
 CPU_RUN_MALLOC = "cpu-2core-default-malloc"  # ... the same run with glibc's default malloc settings
-GPU_RUN = "gpu-h200"                      # the current GPU run (benchmarks/gpu_check.sh)
+GPU_RUN = "gpu-h200"  # the current GPU run (benchmarks/gpu_check.sh)
 GPU_PROFILE = "gpu-runs/h200-2026-12-04-7140012/gpu-profile.json"
 GPU_RUN_EARLIER = "gpu-runs/h200-2026-12-04-0f10d7c/benchmark-gpu-h200.json"
 
 
-def _script(name: str):
+def _script(name: str) -> ModuleType:
     spec = importlib.util.spec_from_file_location(f"_bench_{name}", HERE / f"{name}.py")
+    if spec is None or spec.loader is None:  # not a Python source file
+        raise ImportError(f"cannot import {HERE / f'{name}.py'}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     spec.loader.exec_module(module)
@@ -51,26 +54,35 @@ def _json(name: str) -> Dict[str, Any]:
 def recipe_table(selection: Dict[str, Any]) -> str:
     """The candidates of ``benchmarks/choose_fast_recipe.py``'s stored run, the chosen one marked."""
     chosen = selection["chosen"]
-    rows = [f"| epochs | batch | peak lr | Adam betas | validation acc (mean of {selection['seeds']} seeds) | worst seed |",
-            "| ---: | ---: | ---: | --- | ---: | ---: |"]
+    rows = [
+        f"| epochs | batch | peak lr | Adam betas | validation acc (mean of {selection['seeds']} seeds) | worst seed |",
+        "| ---: | ---: | ---: | --- | ---: | ---: |",
+    ]
     for c in selection["candidates"]:
         mark = " **(chosen)**" if c == chosen else ""
-        rows.append(f"| {c['epochs']} | {c['batch_size']} | {c['lr']:g} | ({c['betas'][0]:g}, {c['betas'][1]:g}) "
-                    f"| {c['mean_val_acc']:.2f}%{mark} | {c['min_val_acc']:.2f}% |")
+        rows.append(
+            f"| {c['epochs']} | {c['batch_size']} | {c['lr']:g} | ({c['betas'][0]:g}, {c['betas'][1]:g}) "
+            f"| {c['mean_val_acc']:.2f}%{mark} | {c['min_val_acc']:.2f}% |"
+        )
     return "\n".join(rows)
 
 
 def profile_table(profile: Dict[str, Any]) -> str:
     """``benchmarks/gpu_profile.py``'s run: per step, the graph's replay against the loop around it."""
-    rows = [f"{profile['device']}, torch {profile['torch']}:", "",
-            "| recipe | batch | kernels (eager step) | replay alone | step in the loop | loader | schedule |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [
+        f"{profile['device']}, torch {profile['torch']}:",
+        "",
+        "| recipe | batch | kernels (eager step) | replay alone | step in the loop | loader | schedule |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for name, r in profile["recipes"].items():
         if "error" in r:
             rows.append(f"| {name} | failed: {r['error'][:60]} | | | | | |")
             continue
-        rows.append(f"| {name} | {r['batch_size']} | {r['kernels']} | {r.get('replay_us', float('nan')):.0f} us "
-                    f"| {r['loop_us']:.0f} us | {r['loader_us']:.0f} us | {r.get('schedule_us', 0):.0f} us |")
+        rows.append(
+            f"| {name} | {r['batch_size']} | {r['kernels']} | {r.get('replay_us', float('nan')):.0f} us "
+            f"| {r['loop_us']:.0f} us | {r['loader_us']:.0f} us | {r.get('schedule_us', 0):.0f} us |"
+        )
     return "\n".join(rows)
 
 
@@ -79,8 +91,11 @@ def gpu_records_table() -> str:
     time, and test error."""
     every = load_records(ROOT / "results")
     gpu = sorted((r for r in every if r.on_gpu), key=lambda r: r.run)
-    rows = ["| run | GPU settings | GPU: training | GPU: test error | CPU: training (seed 0) | CPU: test error, mean of seeds | speed-up |",
-            "| --- | --- | ---: | ---: | ---: | ---: | ---: |"]
+    rows = [
+        "| run | GPU settings | GPU: training | GPU: test error | CPU: training (seed 0) "
+        "| CPU: test error, mean of seeds | speed-up |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
     for g in gpu:
         cpu = [r for r in every if r.run == g.run and not r.on_gpu]
         settings = ", ".join(k for k, v in g.runtime.items() if v) or "none"
@@ -88,10 +103,15 @@ def gpu_records_table() -> str:
             continue
         c0 = next((r for r in cpu if r.seed == g.seed), cpu[0])
         s = summarize(cpu)
-        rows.append(f"| {g.run} | {settings} | {g.train_s:.1f} s | {100 * g.test_error:.2f}% | {c0.train_s:.1f} s "
-                    f"| {100 * s['mean_error']:.2f}% ({s['n']} seeds) | {c0.train_s / g.train_s:.1f}x |")
+        rows.append(
+            f"| {g.run} | {settings} | {g.train_s:.1f} s | {100 * g.test_error:.2f}% | {c0.train_s:.1f} s "
+            f"| {100 * s['mean_error']:.2f}% ({s['n']} seeds) | {c0.train_s / g.train_s:.1f}x |"
+        )
     machine = gpu[0].machine if gpu else {}
-    head = f"{machine.get('hardware', '?')}, torch {machine.get('torch', '?')}; CPU: {every[0].hardware if every else '?'}:"
+    head = (
+        f"{machine.get('hardware', '?')}, torch {machine.get('torch', '?')}; "
+        f"CPU: {every[0].hardware if every else '?'}:"
+    )
     return head + "\n\n" + "\n".join(rows)
 
 
@@ -158,7 +178,8 @@ def render() -> str:
         "",
         bench.verdict(gpu),
         "",
-        f"The fast recipe now trains for {chosen['epochs']} epochs (the earlier run below trained 2), chosen so that every",
+        f"The fast recipe now trains for {chosen['epochs']} epochs (the earlier run below trained 2), "
+        "chosen so that every",
         f"seed clears 99% with a margin; on the H200 its median training is {gpu_fast:.2f} s, and every one of the",
         f"{len(bench._per_seed_accuracies(gpu))} runs above reached 99%.",
         "",
@@ -189,7 +210,9 @@ def render() -> str:
         "",
         "glibc's `malloc` gives large freed blocks back to the system and page-faults them in again at the next",
         "step; `lenet.cli.retain_freed_memory`, which `python -m lenet train` and `record` call, keeps them. Two",
-        "runs of this benchmark with the 2-epoch recipe, without and with it: " + bench.allocator_comparison(malloc, before) + ".",
+        "runs of this benchmark with the 2-epoch recipe, without and with it: "
+        + bench.allocator_comparison(malloc, before)
+        + ".",
         "",
         "## The 1998 LeNet-5, full schedule, on the CPU",
         "",
@@ -203,7 +226,8 @@ def render() -> str:
         "`python benchmarks/choose_fast_recipe.py --out benchmarks/results/recipe-selection-cpu.json` trains each",
         "candidate on the first 50,000 training images and scores it on the last 10,000, for "
         f"{selection['seeds']} seeds. The rule (fixed",
-        f"before the test runs): of the candidates whose worst seed reaches {selection['target']:g}% on validation, the",
+        f"before the test runs): of the candidates whose worst seed reaches {selection['target']:g}% "
+        "on validation, the",
         "cheapest (fewest epochs, then the largest batch). The script's docstring says why that target. Raw",
         "numbers: [`results/recipe-selection-cpu.json`](results/recipe-selection-cpu.json).",
         "",

@@ -23,10 +23,10 @@ import torch.nn.functional as F
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lenet.models import LeNet5Modern  # noqa: E402
-from lenet.machine import machine_info  # noqa: E402
-from lenet.step import autocast  # noqa: E402
-from lenet.cli import retain_freed_memory  # noqa: E402
+from lenet.cli import retain_freed_memory
+from lenet.machine import machine_info
+from lenet.models import LeNet5Modern
+from lenet.step import autocast
 
 VARIANTS = {  # name: (forward, channels_last, fused Adam, bf16 autocast)
     "tutorial order, contiguous": ("as_written", False, False, False),
@@ -42,8 +42,12 @@ def markdown_table(results: dict) -> str:
     """The recorded run as the table of ``benchmarks/RESULTS.md`` (a test checks that it is there)."""
     timed = results["ms_per_step"]
     baseline = timed["tutorial order, contiguous"]
-    rows = [f"{results['device']}, torch {results['torch']}, {results['date']}:", "",
-            f"| variant (batch {results['batch_size']}) | ms per step | speed-up |", "| --- | ---: | ---: |"]
+    rows = [
+        f"{results['device']}, torch {results['torch']}, {results['date']}:",
+        "",
+        f"| variant (batch {results['batch_size']}) | ms per step | speed-up |",
+        "| --- | ---: | ---: |",
+    ]
     rows += [f"| {name} | {ms:.1f} | {baseline / ms:.2f}x |" for name, ms in timed.items()]
     return "\n".join(rows)
 
@@ -89,8 +93,13 @@ def main(argv=None) -> int:
     baseline = best["tutorial order, contiguous"]
     for name, s in best.items():
         print(f"{name:<72}{1000 * s:8.2f} ms/step  {baseline / s:5.2f}x")
-    results = {"device": device, "torch": torch.__version__, "batch_size": args.batch_size,
-               "date": time.strftime("%Y-%m-%d"), "ms_per_step": {k: 1000 * v for k, v in best.items()}}
+    results = {
+        "device": device,
+        "torch": torch.__version__,
+        "batch_size": args.batch_size,
+        "date": time.strftime("%Y-%m-%d"),
+        "ms_per_step": {k: 1000 * v for k, v in best.items()},
+    }
     print()
     print(markdown_table(results))
     if args.out:

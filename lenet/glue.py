@@ -25,8 +25,11 @@ def glue(name: str, value: Any) -> None:
 
     if not name or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"glue name {name!r} must be letters, digits, '_' or '-'")
-    display({GLUE_PREFIX + "text/plain": repr(value)}, raw=True,
-            metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}})
+    display(
+        {GLUE_PREFIX + "text/plain": repr(value)},
+        raw=True,
+        metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}},
+    )
 
 
 __all__ = ["GLUE_PREFIX", "glue"]

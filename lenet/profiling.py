@@ -6,8 +6,20 @@ import collections
 from typing import Callable
 
 #: Operators that move no data on a GPU: views, metadata and profiler markers (no kernel launch).
-NO_KERNEL_OPS = frozenset({"alias", "detach", "view", "t", "_unsafe_view", "expand", "lift_fresh", "_reshape_alias",
-                           "_record_function_enter_new", "_record_function_exit"})
+NO_KERNEL_OPS = frozenset(
+    {
+        "alias",
+        "detach",
+        "view",
+        "t",
+        "_unsafe_view",
+        "expand",
+        "lift_fresh",
+        "_reshape_alias",
+        "_record_function_enter_new",
+        "_record_function_exit",
+    }
+)
 
 
 def count_operators(fn: Callable[[], object]) -> collections.Counter:

@@ -50,8 +50,18 @@ def classic_config(**overrides: Any) -> TrainConfig:
 
     Chapters: 6.
     """
-    return _config(dict(model="classic", epochs=20, batch_size=32, optimizer="adam", lr=1e-3, schedule="paper",
-                        target_acc=TARGET_ACC), overrides)
+    return _config(
+        dict(
+            model="classic",
+            epochs=20,
+            batch_size=32,
+            optimizer="adam",
+            lr=1e-3,
+            schedule="paper",
+            target_acc=TARGET_ACC,
+        ),
+        overrides,
+    )
 
 
 #: The book's mini-batch SDLM (chapter 6): batches of :data:`SDLM_BATCH`, each pattern's step
@@ -75,8 +85,16 @@ def sdlm_config(**overrides: Any) -> TrainConfig:
 
     Chapters: none (the package and its command line use it).
     """
-    return classic_config(**{"optimizer": "sdlm", "lr": ETA, "batch_size": SDLM_BATCH, "mu": SDLM_MU,
-                             "mu_schedule": SDLM_MU_SCHEDULE, **overrides})
+    return classic_config(
+        **{
+            "optimizer": "sdlm",
+            "lr": ETA,
+            "batch_size": SDLM_BATCH,
+            "mu": SDLM_MU,
+            "mu_schedule": SDLM_MU_SCHEDULE,
+            **overrides,
+        }
+    )
 
 
 #: The full schedule ``python -m lenet train --model classic`` runs with no options: of Adam
@@ -108,8 +126,19 @@ def source_config(optimizer: str = "adam", **overrides: Any) -> TrainConfig:
 
     Chapters: 7.
     """
-    return _config(dict(model="modern", epochs=10, batch_size=64, optimizer=optimizer, lr=None, schedule="constant",
-                        normalization="unit", target_acc=TARGET_ACC), overrides)
+    return _config(
+        dict(
+            model="modern",
+            epochs=10,
+            batch_size=64,
+            optimizer=optimizer,
+            lr=None,
+            schedule="constant",
+            normalization="unit",
+            target_acc=TARGET_ACC,
+        ),
+        overrides,
+    )
 
 
 def fast_config(**overrides: Any) -> TrainConfig:
@@ -122,9 +151,23 @@ def fast_config(**overrides: Any) -> TrainConfig:
 
     Chapters: 7.
     """
-    return _config(dict(model="modern", epochs=FAST_EPOCHS, batch_size=FAST_BATCH, optimizer="adam", lr=FAST_LR,
-                        betas=FAST_BETAS, schedule="onecycle", normalization="meanstd", eval_every=FAST_EPOCHS,
-                        eval_batch_size=FAST_EVAL_BATCH, target_acc=TARGET_ACC, channels_last=True), overrides)
+    return _config(
+        dict(
+            model="modern",
+            epochs=FAST_EPOCHS,
+            batch_size=FAST_BATCH,
+            optimizer="adam",
+            lr=FAST_LR,
+            betas=FAST_BETAS,
+            schedule="onecycle",
+            normalization="meanstd",
+            eval_every=FAST_EPOCHS,
+            eval_batch_size=FAST_EVAL_BATCH,
+            target_acc=TARGET_ACC,
+            channels_last=True,
+        ),
+        overrides,
+    )
 
 
 def gpu_settings(device: Union[str, torch.device], config: TrainConfig, compile: bool = False) -> Dict[str, Any]:
@@ -162,7 +205,11 @@ ABLATION_STEPS: Tuple[Tuple[str, str, Dict[str, str]], ...] = (
 #: The chain's missing corner (chapter 8): max pooling with the scaled tanh, after the linear
 #: output, so that ReLU and max pooling are each measured with and without the other (a 2 x 2
 #: design from ``ablation-1-softmax``: tanh or ReLU, subsampling or max pooling).
-ABLATION_TANH_MAXPOOL = ("ablation-2b-tanh-maxpool", "+ max pooling, scaled tanh kept", {"output": "linear", "pooling": "max"})
+ABLATION_TANH_MAXPOOL = (
+    "ablation-2b-tanh-maxpool",
+    "+ max pooling, scaled tanh kept",
+    {"output": "linear", "pooling": "max"},
+)
 
 
 def ablation_config(options: Dict[str, str], **overrides: Any) -> TrainConfig:
@@ -195,37 +242,99 @@ class BookRun:
         return f"{self.name}-s{seed}"
 
 
+def _ablation_recipe(options: Dict[str, str]) -> Callable[[int], TrainConfig]:
+    """``seed -> ablation_config(options, seed=seed)``, with ``options`` bound now."""
+    return lambda s: ablation_config(options, seed=s)
+
+
 BOOK_RUNS: Tuple[BookRun, ...] = (
-    BookRun("classic-1998", "1998 LeNet-5, 20 passes (paper's schedule)", "6",
-            lambda s: classic_config(seed=s), (0, 1, 2),
-            notes="LeNet5Classic, MAP loss, Adam with the paper's learning-rate steps, batch 32, no distortions"),
-    BookRun("modern-source-adam", "modern LeNet-5, the source's Adam run", "7",
-            lambda s: source_config("adam", seed=s), (0, 1, 2),
-            notes="the source's experiment: 10 epochs, batch 64, Adam 0.001"),
-    BookRun("modern-source-sgd", "modern LeNet-5, the source's SGD run", "7",
-            lambda s: source_config("sgd", seed=s), (0, 1, 2),
-            notes="the source's experiment: 10 epochs, batch 64, SGD 0.01 with momentum 0.9"),
-    BookRun("modern-fast", "modern LeNet-5, the fast recipe", "7",
-            lambda s: fast_config(seed=s), tuple(range(20)),
-            notes="2 epochs, batch 256, one-cycle to 0.01, Adam betas (0.7, 0.9), standardised inputs"),
-    BookRun("classic-sdlm", "1998 LeNet-5, SDLM, 20 passes (the paper's method)", "6",
-            lambda s: sdlm_config(seed=s), (0, 1, 2),
-            notes="LeNet5Classic, MAP loss, SDLM in batches of 32, mu 2 falling with eta, the paper's eta steps, no distortions"),
-    BookRun("classic-sdlm-distorted", "1998 LeNet-5, SDLM with distortions, 20 passes", "6",
-            lambda s: sdlm_config(seed=s, distortions=SDLM_DISTORTIONS), (0, 1, 2),
-            notes="as classic-sdlm, each pass adding one new distorted copy of every training image"),
-    BookRun("sdlm-pass-paper", "SDLM as the paper gives it: per pattern, mu 0.02, one pass", "6",
-            lambda s: paper_sdlm_config(seed=s, epochs=1, target_acc=None), (0,), checkpoint_seeds=(),
-            notes="the paper's method and constants, one pass"),
-    BookRun("sdlm-pass-pattern", "SDLM per pattern, mu 0.2, one pass", "6",
-            lambda s: paper_sdlm_config(seed=s, epochs=1, mu=0.2, target_acc=None), (0,), checkpoint_seeds=(),
-            notes="the paper's per-pattern updates with mu ten times the paper's, one pass"),
-    BookRun("sdlm-pass-batch", "SDLM in batches of 32, mu 2, one pass", "6",
-            lambda s: sdlm_config(seed=s, epochs=1, target_acc=None), (0,), checkpoint_seeds=(),
-            notes="the book's mini-batch SDLM, one pass"),
+    BookRun(
+        "classic-1998",
+        "1998 LeNet-5, 20 passes (paper's schedule)",
+        "6",
+        lambda s: classic_config(seed=s),
+        (0, 1, 2),
+        notes="LeNet5Classic, MAP loss, Adam with the paper's learning-rate steps, batch 32, no distortions",
+    ),
+    BookRun(
+        "modern-source-adam",
+        "modern LeNet-5, the source's Adam run",
+        "7",
+        lambda s: source_config("adam", seed=s),
+        (0, 1, 2),
+        notes="the source's experiment: 10 epochs, batch 64, Adam 0.001",
+    ),
+    BookRun(
+        "modern-source-sgd",
+        "modern LeNet-5, the source's SGD run",
+        "7",
+        lambda s: source_config("sgd", seed=s),
+        (0, 1, 2),
+        notes="the source's experiment: 10 epochs, batch 64, SGD 0.01 with momentum 0.9",
+    ),
+    BookRun(
+        "modern-fast",
+        "modern LeNet-5, the fast recipe",
+        "7",
+        lambda s: fast_config(seed=s),
+        tuple(range(20)),
+        notes="2 epochs, batch 256, one-cycle to 0.01, Adam betas (0.7, 0.9), standardised inputs",
+    ),
+    BookRun(
+        "classic-sdlm",
+        "1998 LeNet-5, SDLM, 20 passes (the paper's method)",
+        "6",
+        lambda s: sdlm_config(seed=s),
+        (0, 1, 2),
+        notes=(
+            "LeNet5Classic, MAP loss, SDLM in batches of 32, mu 2 falling with eta, the paper's eta steps, "
+            "no distortions"
+        ),
+    ),
+    BookRun(
+        "classic-sdlm-distorted",
+        "1998 LeNet-5, SDLM with distortions, 20 passes",
+        "6",
+        lambda s: sdlm_config(seed=s, distortions=SDLM_DISTORTIONS),
+        (0, 1, 2),
+        notes="as classic-sdlm, each pass adding one new distorted copy of every training image",
+    ),
+    BookRun(
+        "sdlm-pass-paper",
+        "SDLM as the paper gives it: per pattern, mu 0.02, one pass",
+        "6",
+        lambda s: paper_sdlm_config(seed=s, epochs=1, target_acc=None),
+        (0,),
+        checkpoint_seeds=(),
+        notes="the paper's method and constants, one pass",
+    ),
+    BookRun(
+        "sdlm-pass-pattern",
+        "SDLM per pattern, mu 0.2, one pass",
+        "6",
+        lambda s: paper_sdlm_config(seed=s, epochs=1, mu=0.2, target_acc=None),
+        (0,),
+        checkpoint_seeds=(),
+        notes="the paper's per-pattern updates with mu ten times the paper's, one pass",
+    ),
+    BookRun(
+        "sdlm-pass-batch",
+        "SDLM in batches of 32, mu 2, one pass",
+        "6",
+        lambda s: sdlm_config(seed=s, epochs=1, target_acc=None),
+        (0,),
+        checkpoint_seeds=(),
+        notes="the book's mini-batch SDLM, one pass",
+    ),
 ) + tuple(
-    BookRun(name, title, "8", (lambda s, o=options: ablation_config(o, seed=s)), (0, 1, 2),
-            notes="ablation step: LeNet5Classic(" + ", ".join(f"{k}={v!r}" for k, v in options.items()) + ")")
+    BookRun(
+        name,
+        title,
+        "8",
+        _ablation_recipe(options),
+        (0, 1, 2),
+        notes="ablation step: LeNet5Classic(" + ", ".join(f"{k}={v!r}" for k, v in options.items()) + ")",
+    )
     for name, title, options in (*ABLATION_STEPS, ABLATION_TANH_MAXPOOL)
 )
 
@@ -241,7 +350,29 @@ def book_run(name: str) -> BookRun:
     raise ValueError(f"unknown book run {name!r}; choose from: {', '.join(r.name for r in BOOK_RUNS)}")
 
 
-__all__ = ["classic_config", "sdlm_config", "paper_sdlm_config", "SDLM_BATCH", "SDLM_MU", "SDLM_MU_SCHEDULE", "SDLM_DISTORTIONS", "CLASSIC_DEFAULT",
-           "classic_default_config", "source_config", "fast_config", "gpu_settings",
-           "TARGET_ACC", "FAST_EPOCHS", "FAST_BATCH", "FAST_LR", "FAST_BETAS", "FAST_EVAL_BATCH",
-           "ABLATION_STEPS", "ABLATION_TANH_MAXPOOL", "ablation_config", "BookRun", "BOOK_RUNS", "book_run"]
+__all__ = [
+    "classic_config",
+    "sdlm_config",
+    "paper_sdlm_config",
+    "SDLM_BATCH",
+    "SDLM_MU",
+    "SDLM_MU_SCHEDULE",
+    "SDLM_DISTORTIONS",
+    "CLASSIC_DEFAULT",
+    "classic_default_config",
+    "source_config",
+    "fast_config",
+    "gpu_settings",
+    "TARGET_ACC",
+    "FAST_EPOCHS",
+    "FAST_BATCH",
+    "FAST_LR",
+    "FAST_BETAS",
+    "FAST_EVAL_BATCH",
+    "ABLATION_STEPS",
+    "ABLATION_TANH_MAXPOOL",
+    "ablation_config",
+    "BookRun",
+    "BOOK_RUNS",
+    "book_run",
+]

@@ -16,10 +16,10 @@ import contextlib
 import json
 import os
 import time
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Iterator, Optional, Tuple, Union
+from typing import Dict, Iterator, Optional, Tuple, Union, cast
 
 import torch
 import torch.nn as nn
@@ -28,7 +28,16 @@ from .checkpoints import save_checkpoint
 from .data import Split
 from .machine import machine_info, resolve_device
 from .models import count_parameters, unwrap
-from .records import PathLike, Record, RecordError, code_hash, default_results_dir, ensure_writable, record_path, save_record
+from .records import (
+    PathLike,
+    Record,
+    RecordError,
+    code_hash,
+    default_results_dir,
+    ensure_writable,
+    record_path,
+    save_record,
+)
 from .train import History, Runtime, TrainConfig, eval_loader, evaluate, train
 
 #: A replay on a machine that rounds differently must agree over this many first steps...
@@ -39,10 +48,22 @@ PREFIX_RTOL = 1e-4
 RUNTIME_KEYS = ("amp", "compile", "cuda_graph")
 
 
-def make_record(name: str, model: nn.Module, config: TrainConfig, history: History, *, run_s: float,
-                runtime: Runtime = Runtime(), train_set: Optional[Tuple[float, float]] = None, run: str = "",
-                title: str = "", chapter: str = "", notes: str = "", checkpoint: Optional[str] = None,
-                device: Union[str, torch.device, None] = None) -> Record:
+def make_record(
+    name: str,
+    model: nn.Module,
+    config: TrainConfig,
+    history: History,
+    *,
+    run_s: float,
+    runtime: Runtime = Runtime(),
+    train_set: Optional[Tuple[float, float]] = None,
+    run: str = "",
+    title: str = "",
+    chapter: str = "",
+    notes: str = "",
+    checkpoint: Optional[str] = None,
+    device: Union[str, torch.device, None] = None,
+) -> Record:
     """A :class:`lenet.records.Record` of a finished run: the trained ``model``, its configuration
     and :class:`lenet.train.History`, the whole run's ``run_s`` and, optionally, ``train_set`` =
     (loss, accuracy) of the final weights on the training set.
@@ -65,21 +86,42 @@ def make_record(name: str, model: nn.Module, config: TrainConfig, history: Histo
     }
     base = unwrap(model)
     return Record(
-        name=name, model=base.name, parameters=count_parameters(base),
+        name=name,
+        model=cast(str, base.name),  # a class attribute of both LeNet-5s; nn.Module's stubs cannot know it
+        parameters=count_parameters(base),
         config=json.loads(json.dumps(config.to_dict())),  # as it reads back from the file (tuples become lists)
         runtime={k: getattr(runtime, k) for k in RUNTIME_KEYS},
-        history=[dict(e) for e in history.epochs], final=final,
-        machine=machine_info(device if device is not None else next(base.parameters()).device), run_s=float(run_s),
-        code_hash=code_hash(), run=run or name, title=title, chapter=chapter, notes=notes,
-        step_losses=[float(v) for v in history.step_losses], checkpoint=checkpoint,
+        history=[dict(e) for e in history.epochs],
+        final=final,
+        machine=machine_info(device if device is not None else next(base.parameters()).device),
+        run_s=float(run_s),
+        code_hash=code_hash(),
+        run=run or name,
+        title=title,
+        chapter=chapter,
+        notes=notes,
+        step_losses=[float(v) for v in history.step_losses],
+        checkpoint=checkpoint,
         created=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
     )
 
 
-def record_run(name: str, config: TrainConfig, data: Tuple[Split, Split], runtime: Runtime = Runtime(),
-               directory: Optional[PathLike] = None, *, run: str = "", title: str = "", chapter: str = "",
-               notes: str = "", checkpoint: bool = True, record_file: Optional[PathLike] = None,
-               train_set: bool = True, timings: Optional[Dict[str, float]] = None) -> Record:
+def record_run(
+    name: str,
+    config: TrainConfig,
+    data: Tuple[Split, Split],
+    runtime: Runtime = Runtime(),
+    directory: Optional[PathLike] = None,
+    *,
+    run: str = "",
+    title: str = "",
+    chapter: str = "",
+    notes: str = "",
+    checkpoint: bool = True,
+    record_file: Optional[PathLike] = None,
+    train_set: bool = True,
+    timings: Optional[Dict[str, float]] = None,
+) -> Record:
     """Train ``config`` on ``data`` = (train, test) as ``runtime`` says, evaluate the final weights
     on the test set and, with ``train_set``, on the training set (as much of it as the run saw: its
     first ``train_subset`` images), save the checkpoint (``<directory>/checkpoints/<name>.pt``, or
@@ -106,13 +148,30 @@ def record_run(name: str, config: TrainConfig, data: Tuple[Split, Split], runtim
     if checkpoint:
         save_checkpoint(ckpt_file, model, config)
         rel = os.path.relpath(ckpt_file, out.parent)
-    record = make_record(name, model, config, history, run_s=time.perf_counter() - start, runtime=runtime,
-                         train_set=train_metrics, run=run, title=title, chapter=chapter, notes=notes, checkpoint=rel,
-                         device=device)
+    record = make_record(
+        name,
+        model,
+        config,
+        history,
+        run_s=time.perf_counter() - start,
+        runtime=runtime,
+        train_set=train_metrics,
+        run=run,
+        title=title,
+        chapter=chapter,
+        notes=notes,
+        checkpoint=rel,
+        device=device,
+    )
     save_record(record, path=out)
     if timings is not None:
-        timings.update(setup_s=history.setup_s, train_s=history.train_s, eval_s=history.eval_s,
-                       final_eval_s=t_save - t_eval, save_s=time.perf_counter() - t_save)
+        timings.update(
+            setup_s=history.setup_s,
+            train_s=history.train_s,
+            eval_s=history.eval_s,
+            final_eval_s=t_save - t_eval,
+            save_s=time.perf_counter() - t_save,
+        )
     return record
 
 
@@ -128,8 +187,14 @@ def _threads(n: Optional[int]) -> Iterator[None]:
             torch.set_num_threads(old)
 
 
-def replay(record: Record, data: Tuple[Split, Split], *, steps: Optional[int] = None, epochs: Optional[int] = None,
-           progress: bool = False) -> History:
+def replay(
+    record: Record,
+    data: Tuple[Split, Split],
+    *,
+    steps: Optional[int] = None,
+    epochs: Optional[int] = None,
+    progress: bool = False,
+) -> History:
     """Re-run the start of ``record`` on the CPU, with the record's thread count: its first
     ``steps`` steps, or its first ``epochs`` epochs (evaluated as the run evaluated them). The
     schedule is the full run's, so the replay is an exact prefix of it. Returns the
@@ -140,8 +205,13 @@ def replay(record: Record, data: Tuple[Split, Split], *, steps: Optional[int] = 
     if (steps is None) == (epochs is None):
         raise ValueError("replay needs exactly one of steps= or epochs=")
     with _threads(record.machine.get("threads")):
-        _, history = train(record.train_config(), Runtime(device="cpu", progress=progress), data=data,
-                           stop_after=epochs, max_steps=steps)
+        _, history = train(
+            record.train_config(),
+            Runtime(device="cpu", progress=progress),
+            data=data,
+            stop_after=epochs,
+            max_steps=steps,
+        )
     return history
 
 
@@ -188,22 +258,37 @@ def compare(record: Record, history: History) -> Comparison:
         message = f"{record.name}: {where} replayed bit for bit"
     elif steps_exact:  # the same arithmetic, yet other epoch numbers: the record was altered
         epoch, key = wrong[0]
-        message = (f"{record.name}: the steps replay bit for bit, but epoch {epoch}'s {key} is "
-                   f"{record.history[epoch - 1].get(key)!r} in the record and {done[epoch - 1].get(key)!r} in the replay: "
-                   f"the record was edited by hand; re-make it with `python -m lenet record {record.run}`")
+        message = (
+            f"{record.name}: the steps replay bit for bit, but epoch {epoch}'s {key} is "
+            f"{record.history[epoch - 1].get(key)!r} in the record and {done[epoch - 1].get(key)!r} in the replay: "
+            f"the record was edited by hand; re-make it with `python -m lenet record {record.run}`"
+        )
         close = False
     elif close:
         first = next(i for i, (a, b) in enumerate(zip(got, want)) if a != b)
-        message = (f"{record.name}: the first {prefix} steps agree to {max(rel[:prefix]):.1e} (tolerance {PREFIX_RTOL:g}) but "
-                   f"not bit for bit (first difference at step {first + 1}): this machine rounds differently from the one "
-                   f"that made the record ({record.machine.get('cpu')}, {record.machine.get('cpu_capability')}, "
-                   f"{record.machine.get('threads')} threads, torch {record.machine.get('torch')})")
+        message = (
+            f"{record.name}: the first {prefix} steps agree to {max(rel[:prefix]):.1e} (tolerance {PREFIX_RTOL:g}) but "
+            f"not bit for bit (first difference at step {first + 1}): this machine rounds differently from the one "
+            f"that made the record ({record.machine.get('cpu')}, {record.machine.get('cpu_capability')}, "
+            f"{record.machine.get('threads')} threads, torch {record.machine.get('torch')})"
+        )
     else:
         worst = max(range(prefix), key=lambda i: rel[i])
-        message = (f"{record.name}: step {worst + 1} has loss {got[worst]!r}, the record {want[worst]!r} (relative difference "
-                   f"{rel[worst]:.1e} > {PREFIX_RTOL:g}): the record does not come from this code and configuration; "
-                   f"re-make it with `python -m lenet record {record.run}`")
+        message = (
+            f"{record.name}: step {worst + 1} has loss {got[worst]!r}, the record {want[worst]!r} (relative difference "
+            f"{rel[worst]:.1e} > {PREFIX_RTOL:g}): the record does not come from this code and configuration; "
+            f"re-make it with `python -m lenet record {record.run}`"
+        )
     return Comparison(record.name, n, len(done), exact, exact or close, max(rel), message)
 
 
-__all__ = ["PREFIX_STEPS", "PREFIX_RTOL", "RUNTIME_KEYS", "make_record", "record_run", "replay", "Comparison", "compare"]
+__all__ = [
+    "PREFIX_STEPS",
+    "PREFIX_RTOL",
+    "RUNTIME_KEYS",
+    "make_record",
+    "record_run",
+    "replay",
+    "Comparison",
+    "compare",
+]

@@ -32,7 +32,7 @@ import os
 import re
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence, Union
+from typing import Any, Dict, List, Optional, Sequence, Union, cast
 
 import torch
 import torch.nn as nn
@@ -52,8 +52,18 @@ RECORD_FORMAT = "lenet-record/2"
 RECORD_FORMAT_V1 = "lenet-record/1"
 
 #: The modules whose source the code hash covers: everything a training run executes.
-TRAINING_MODULES = ("c3.py", "data.py", "distort.py", "models.py", "pooling.py", "rbf.py", "recipes.py", "sdlm.py", "step.py",
-                    "train.py")
+TRAINING_MODULES = (
+    "c3.py",
+    "data.py",
+    "distort.py",
+    "models.py",
+    "pooling.py",
+    "rbf.py",
+    "recipes.py",
+    "sdlm.py",
+    "step.py",
+    "train.py",
+)
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
@@ -108,8 +118,10 @@ class Record:
     def validate(self) -> None:
         """Raise :class:`RecordError` naming the first field that is wrong."""
         if not isinstance(self.name, str) or not _NAME.match(self.name):
-            raise RecordError(f"record name {self.name!r} must be lower-case letters, digits, '-', '_' or '.', "
-                              "starting with a letter or digit (it becomes the file name)")
+            raise RecordError(
+                f"record name {self.name!r} must be lower-case letters, digits, '-', '_' or '.', "
+                "starting with a letter or digit (it becomes the file name)"
+            )
         if self.format != RECORD_FORMAT:
             raise RecordError(f"{self.name}: format {self.format!r} is not {RECORD_FORMAT!r}")
         if not isinstance(self.parameters, int) or self.parameters < 0:
@@ -124,7 +136,9 @@ class Record:
             if not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise RecordError(f"{self.name}: final {key} must be a non-negative number of seconds, got {v!r}")
         if self.machine.get("device") not in ("cpu", "cuda"):
-            raise RecordError(f"{self.name}: machine.device must be 'cpu' or 'cuda', got {self.machine.get('device')!r}")
+            raise RecordError(
+                f"{self.name}: machine.device must be 'cpu' or 'cuda', got {self.machine.get('device')!r}"
+            )
 
     # -- what chapters read most ------------------------------------------------------------
     @property
@@ -165,7 +179,7 @@ class Record:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Dict[str, Any]) -> "Record":
+    def from_dict(cls, d: Dict[str, Any]) -> Record:
         """Build a record from a dict (either format); unknown keys are ignored, missing required
         ones refused."""
         if not isinstance(d, dict):
@@ -196,8 +210,13 @@ def from_v1(d: Dict[str, Any]) -> Dict[str, Any]:
     final = {("fit_s" if k == "total_s" else k): v for k, v in d.get("final", {}).items()}
     machine = {("hardware" if k == "name" else k): v for k, v in d.get("machine", {}).items()}
     out = {k: v for k, v in d.items() if k not in ("wall_s", "config", "final", "machine", "format")}
-    out.update(config=config_from_v1(config), final=final, machine=machine, format=RECORD_FORMAT,
-               runtime={k: bool(config.get(k, False)) for k in ("amp", "compile", "cuda_graph")})
+    out.update(
+        config=config_from_v1(config),
+        final=final,
+        machine=machine,
+        format=RECORD_FORMAT,
+        runtime={k: bool(config.get(k, False)) for k in ("amp", "compile", "cuda_graph")},
+    )
     if "wall_s" in d:
         out["run_s"] = d["wall_s"]
     return out
@@ -219,9 +238,15 @@ def code_hash() -> str:
         tree = ast.parse((here / name).read_text(encoding="utf-8"))
         for node in ast.walk(tree):
             body = getattr(node, "body", None)
-            if (isinstance(body, list) and body and isinstance(body[0], ast.Expr)
-                    and isinstance(body[0].value, ast.Constant) and isinstance(body[0].value.value, str)):
-                node.body = body[1:] or [ast.Pass()]
+            if (
+                isinstance(body, list)
+                and body
+                and isinstance(body[0], ast.Expr)
+                and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)
+            ):
+                # any node with a list `body` (module, def, class, if, for, ...): ast.AST declares none
+                cast(Any, node).body = body[1:] or [ast.Pass()]
         h.update(name.encode() + b"\0" + ast.dump(tree).encode() + b"\0")
     return h.hexdigest()[:16]
 
@@ -259,8 +284,10 @@ def load_benchmark(name: str) -> Dict[str, Any]:
         path = folder / f"{name}.json"
         if path.is_file():
             return json.loads(path.read_text(encoding="utf-8"))
-    raise RecordError(f"no benchmark run {name!r}: make it with `python benchmarks/time_to_accuracy.py --out "
-                      f"benchmarks/results/{name}.json`")
+    raise RecordError(
+        f"no benchmark run {name!r}: make it with `python benchmarks/time_to_accuracy.py --out "
+        f"benchmarks/results/{name}.json`"
+    )
 
 
 def record_path(name: str, directory: Optional[PathLike] = None) -> Path:
@@ -320,18 +347,24 @@ def get_record(name: str, directory: Optional[PathLike] = None) -> Record:
     """
     path = record_path(name, directory)
     if not path.is_file():
-        raise RecordError(f"no record {name!r} in {path.parent}; make it with `python -m lenet record {name.rsplit('-s', 1)[0]}`")
+        raise RecordError(
+            f"no record {name!r} in {path.parent}; make it with `python -m lenet record {name.rsplit('-s', 1)[0]}`"
+        )
     return load_record(path)
 
 
-def load_model(record: Record, directory: Optional[PathLike] = None, map_location: Union[str, torch.device] = "cpu") -> nn.Module:
+def load_model(
+    record: Record, directory: Optional[PathLike] = None, map_location: Union[str, torch.device] = "cpu"
+) -> nn.Module:
     """The trained model of ``record``, from its checkpoint (relative to the results directory).
 
     Chapters: 6, 7, 8.
     """
     if not record.checkpoint:
-        raise RecordError(f"{record.name} keeps no checkpoint: only the seeds in its book run's checkpoint_seeds "
-                          f"(lenet.recipes.BOOK_RUNS) keep their weights; load seed {record.run}-s0 instead")
+        raise RecordError(
+            f"{record.name} keeps no checkpoint: only the seeds in its book run's checkpoint_seeds "
+            f"(lenet.recipes.BOOK_RUNS) keep their weights; load seed {record.run}-s0 instead"
+        )
     base = Path(directory if directory is not None else default_results_dir())
     model, _ = load_checkpoint(base / record.checkpoint, map_location=map_location)
     return model.eval()
@@ -350,7 +383,9 @@ def ensure_writable(folder: PathLike) -> Path:
         probe.write_bytes(b"")
         probe.unlink()
     except OSError as exc:
-        raise RecordError(f"cannot write to {folder} ({exc.strerror or exc}); choose another directory with --out") from None
+        raise RecordError(
+            f"cannot write to {folder} ({exc.strerror or exc}); choose another directory with --out"
+        ) from None
     return folder
 
 
@@ -370,12 +405,34 @@ def summarize(records: Sequence[Record]) -> Dict[str, Any]:
     n = len(errors)
     mean = sum(errors) / n
     sd = math.sqrt(sum((e - mean) ** 2 for e in errors) / (n - 1)) if n > 1 else 0.0
-    return {"n": n, "mean_error": mean, "sd_error": sd, "min_error": min(errors), "max_error": max(errors),
-            "mean_train_s": sum(r.train_s for r in records) / n, "seeds": [r.seed for r in records]}
+    return {
+        "n": n,
+        "mean_error": mean,
+        "sd_error": sd,
+        "min_error": min(errors),
+        "max_error": max(errors),
+        "mean_train_s": sum(r.train_s for r in records) / n,
+        "seeds": [r.seed for r in records],
+    }
 
 
 __all__ = [
-    "RESULTS_DIR_ENV", "RECORD_FORMAT", "RECORD_FORMAT_V1", "TRAINING_MODULES", "Record", "RecordError", "from_v1",
-    "code_hash", "default_results_dir", "load_benchmark", "record_path", "save_record", "load_record", "load_records",
-    "get_record", "load_model", "ensure_writable", "summarize",
+    "RESULTS_DIR_ENV",
+    "RECORD_FORMAT",
+    "RECORD_FORMAT_V1",
+    "TRAINING_MODULES",
+    "Record",
+    "RecordError",
+    "from_v1",
+    "code_hash",
+    "default_results_dir",
+    "load_benchmark",
+    "record_path",
+    "save_record",
+    "load_record",
+    "load_records",
+    "get_record",
+    "load_model",
+    "ensure_writable",
+    "summarize",
 ]

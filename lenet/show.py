@@ -28,7 +28,9 @@ def source_text(obj: Any, docstring: bool = True) -> str:
     try:
         source = textwrap.dedent(inspect.getsource(obj))
     except (TypeError, OSError) as exc:
-        raise TypeError(f"show_source needs a function, class or method defined in a file, got {obj!r} ({exc})") from None
+        raise TypeError(
+            f"show_source needs a function, class or method defined in a file, got {obj!r} ({exc})"
+        ) from None
     source = _CHAPTERS_LINE.sub("", source)
     if not docstring:
         source = re.sub(r'(:\n)([ \t]+)[rR]?"""(?:.|\n)*?"""[ \t]*\n', r"\1", source, count=1)

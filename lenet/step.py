@@ -26,7 +26,7 @@ plain loop, which proves all of it but the two ``torch.cuda`` calls.
 from __future__ import annotations
 
 import contextlib
-from typing import Optional
+from typing import Iterator, Optional, Protocol, Tuple, cast
 
 import torch
 import torch.nn as nn
@@ -35,6 +35,17 @@ from .models import unwrap
 
 #: Eager steps run on a side stream before a graph is recorded (PyTorch's recipe uses 3).
 WARMUP_STEPS = 3
+
+
+class _Classifier(Protocol):
+    """What a step needs of the unwrapped network (both LeNet-5s provide it); ``nn.Module``'s
+    stubs cannot know the ``loss`` and ``classify`` methods of a subclass."""
+
+    def parameters(self) -> Iterator[nn.Parameter]: ...
+
+    def loss(self, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor: ...
+
+    def classify(self, output: torch.Tensor) -> torch.Tensor: ...
 
 
 def autocast(device: torch.device, enabled: bool, cache_enabled: bool = True):
@@ -89,10 +100,16 @@ class TrainStep:
     Chapters: 6.
     """
 
-    def __init__(self, model: nn.Module, optimizer: torch.optim.Optimizer, graph: bool = False, amp: bool = False,
-                 channels_last: bool = False) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        optimizer: torch.optim.Optimizer,
+        graph: bool = False,
+        amp: bool = False,
+        channels_last: bool = False,
+    ) -> None:
         self.model = model
-        self.base = unwrap(model)
+        self.base = cast(_Classifier, unwrap(model))
         self.optimizer = optimizer
         self.device = device = next(self.base.parameters()).device
         self.use_graph = graph
@@ -106,8 +123,8 @@ class TrainStep:
         self.loss: Optional[torch.Tensor] = None  # the loss of the latest step
         self.x: Optional[torch.Tensor] = None
         self.y: Optional[torch.Tensor] = None
-        self.graph = None
-        self._side_stream = None
+        self.graph: Optional[torch.cuda.CUDAGraph] = None
+        self._side_stream: Optional[torch.cuda.Stream] = None
 
     def reset_metrics(self) -> None:
         self.loss_sum.zero_()
@@ -126,8 +143,10 @@ class TrainStep:
         self.loss_sum.add_(self.loss * y.shape[0])
         self.correct.add_((self.base.classify(out.detach()) == y).sum())
 
-    def _to_static(self, x: torch.Tensor, y: torch.Tensor) -> None:
-        if self.x is None:
+    def _to_static(self, x: torch.Tensor, y: torch.Tensor) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Copy the batch into the static buffers ``self.x`` and ``self.y`` (allocated by the first
+        call) and return them."""
+        if self.x is None or self.y is None:  # (the two are allocated together)
             fmt = torch.channels_last if self.channels_last else torch.contiguous_format
             self.x = torch.empty_like(x, memory_format=fmt)
             self.y = torch.empty_like(y)
@@ -138,6 +157,7 @@ class TrainStep:
             )
         self.x.copy_(x)
         self.y.copy_(y)
+        return self.x, self.y
 
     def __call__(self, x: torch.Tensor, y: torch.Tensor) -> None:
         self.steps += 1
@@ -148,33 +168,34 @@ class TrainStep:
             self.optimizer.zero_grad(set_to_none=True)
             self._compute(x, y)
             return
-        self._to_static(x, y)
+        static_x, static_y = self._to_static(x, y)
         if not self.capture:  # CPU: the same static-buffer step, run eagerly
             self.optimizer.zero_grad(set_to_none=True)
-            self._compute(self.x, self.y)
+            self._compute(static_x, static_y)
         elif self.graph is not None:
             self.graph.replay()
         elif self.steps <= WARMUP_STEPS:
-            self._warmup_step()
+            self._warmup_step(static_x, static_y)
         else:
-            self._record()
-            self.graph.replay()
+            self._record(static_x, static_y).replay()
 
-    def _warmup_step(self) -> None:  # pragma: no cover - CUDA only
+    def _warmup_step(self, x: torch.Tensor, y: torch.Tensor) -> None:  # pragma: no cover - CUDA only
         if self._side_stream is None:
             self._side_stream = torch.cuda.Stream(self.device)
         self._side_stream.wait_stream(torch.cuda.current_stream(self.device))
         with torch.cuda.stream(self._side_stream):
             self.optimizer.zero_grad(set_to_none=True)
-            self._compute(self.x, self.y)
+            self._compute(x, y)
         torch.cuda.current_stream(self.device).wait_stream(self._side_stream)
 
-    def _record(self) -> None:  # pragma: no cover - CUDA only
-        """Record one step; recording runs nothing, so the caller replays it at once."""
+    def _record(self, x: torch.Tensor, y: torch.Tensor) -> torch.cuda.CUDAGraph:  # pragma: no cover - CUDA only
+        """Record one step on the static buffers ``x`` and ``y`` and return the graph (also kept
+        in ``self.graph``); recording runs nothing, so the caller replays it at once."""
         self.optimizer.zero_grad(set_to_none=True)
-        self.graph = torch.cuda.CUDAGraph()
-        with torch.cuda.graph(self.graph):
-            self._compute(self.x, self.y)
+        self.graph = graph = torch.cuda.CUDAGraph()
+        with torch.cuda.graph(graph):
+            self._compute(x, y)
+        return graph
 
 
 __all__ = ["TrainStep", "autocast", "native_bf16", "WARMUP_STEPS"]

@@ -24,7 +24,7 @@ from __future__ import annotations
 import base64
 import functools
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, Mapping, Optional, Sequence, Tuple, Union, cast
 
 import numpy as np
 import torch
@@ -76,8 +76,9 @@ def _image(image: Optional[ArrayLike], size: int) -> torch.Tensor:
     return x
 
 
-def pool_image(image: ArrayLike, mode: str = "max", kernel_size: int = 2, coefficient: float = 0.25,
-               bias: float = 0.0) -> torch.Tensor:
+def pool_image(
+    image: ArrayLike, mode: str = "max", kernel_size: int = 2, coefficient: float = 0.25, bias: float = 0.0
+) -> torch.Tensor:
     """Pool a 2-D image with non-overlapping ``kernel_size`` windows; returns (H // k, W // k).
 
     ``mode``: 'max' (``F.max_pool2d``), 'avg' (``F.avg_pool2d``), or 'subsampling' -- the layer S2
@@ -126,8 +127,10 @@ def input_affine(normalization: str, pad: bool) -> Tuple[float, float, int]:
     affine = abs(float(centre[1]) - (shift + 128 * scale)) < 1e-5
     border = bool((x[:, 0, :width] == shift).all()) if width else True
     if not (affine and border and x.shape[-1] == x.shape[-2] == 28 + 2 * width):
-        raise ValueError(f"the drawing pad prepares inputs as pixel * scale + shift, padded with the background; "
-                         f"lenet.data.make_transform({normalization!r}, pad={pad}) is not of that form")
+        raise ValueError(
+            f"the drawing pad prepares inputs as pixel * scale + shift, padded with the background; "
+            f"lenet.data.make_transform({normalization!r}, pad={pad}) is not of that form"
+        )
     return scale, shift, width
 
 
@@ -140,29 +143,40 @@ def export_network(model: nn.Module, label: str, title: str) -> Dict[str, Any]:
 
     Chapters: none (the package and its command line use it).
     """
+    from .c3 import SparseConv2d
     from .models import LeNet5Classic, LeNet5Modern, unwrap
 
     base = unwrap(model)
-    norm = getattr(base, "normalization", None) or base.default_normalization
-    scale, shift, pad = input_affine(norm, pad=base.input_size == 32)
+    # plain attributes of both LeNet-5s, which nn.Module's stubs type as tensors or modules
+    norm = cast(str, getattr(base, "normalization", None) or base.default_normalization)
+    input_size = cast(int, base.input_size)
+    scale, shift, pad = input_affine(norm, pad=input_size == 32)
     if isinstance(base, LeNet5Classic):
         if base.options != {"output": "rbf", "activation": "scaled_tanh", "pooling": "subsampling", "c3": "table"}:
             raise ValueError(f"the drawing pad runs the 1998 LeNet-5 as the paper defines it, not {base.options}")
         layers = {k: v for k, v in base.state_dict().items() if k not in ("C3.weight",)}
-        layers["C3.weight"] = base.C3.dense_weight()
+        layers["C3.weight"] = cast(SparseConv2d, base.C3).dense_weight()  # c3="table", checked above
         kind = "classic"
     elif isinstance(base, LeNet5Modern):
         layers, kind = dict(base.state_dict()), "modern"
     else:
         raise ValueError(f"the drawing pad runs LeNet5Classic or LeNet5Modern, not {type(base).__name__}")
-    return {"label": label, "title": title, "kind": kind, "scale": float(scale), "shift": float(shift), "pad": pad,
-            "normalization": norm, "layers": {k: _b64(v) for k, v in layers.items()}}
+    return {
+        "label": label,
+        "title": title,
+        "kind": kind,
+        "scale": float(scale),
+        "shift": float(shift),
+        "pad": pad,
+        "normalization": norm,
+        "layers": {k: _b64(v) for k, v in layers.items()},
+    }
 
 
 # --------------------------------------------------------------------------- the widget classes
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _classes() -> Dict[str, type]:
     """The widget classes, defined on first use (``anywidget`` is imported here, not at import)."""
     import anywidget
@@ -177,24 +191,34 @@ def _classes() -> Dict[str, type]:
         image = t.Unicode().tag(sync=True)
         height = t.Int().tag(sync=True)
         width = t.Int().tag(sync=True)
-        kernels = t.List().tag(sync=True)
+        kernels: t.List[Dict[str, Any]] = t.List().tag(sync=True)
         kernel = t.Unicode().tag(sync=True)
         custom = t.List(t.Float(), default_value=[0.0] * 9).tag(sync=True)
         clip = t.Bool(True).tag(sync=True)
 
-        def __init__(self, image: torch.Tensor, kernels: Mapping[str, torch.Tensor], titles: Mapping[str, str],
-                     initial: str, clip: bool) -> None:
+        def __init__(
+            self,
+            image: torch.Tensor,
+            kernels: Mapping[str, torch.Tensor],
+            titles: Mapping[str, str],
+            initial: str,
+            clip: bool,
+        ) -> None:
             self.image_tensor = image
             self.presets = {k: torch.as_tensor(v, dtype=torch.float32) for k, v in kernels.items()}
             if initial not in self.presets and initial != CUSTOM:
                 raise KeyError(f"unknown kernel {initial!r}; choose one of: {', '.join(self.presets)} or {CUSTOM!r}")
             h, w = image.shape
-            entries = [{"name": k, "title": titles.get(k, k), "shape": list(v.shape), "weights": v.flatten().tolist()}
-                       for k, v in self.presets.items()]
+            entries = [
+                {"name": k, "title": titles.get(k, k), "shape": list(v.shape), "weights": v.flatten().tolist()}
+                for k, v in self.presets.items()
+            ]
             first = self.presets.get(initial)
             custom = first.flatten().tolist() if first is not None and tuple(first.shape) == (3, 3) else [0.0] * 9
             self.filtered: Optional[torch.Tensor] = None
-            super().__init__(image=_b64(image), height=h, width=w, kernels=entries, kernel=initial, custom=custom, clip=clip)
+            super().__init__(
+                image=_b64(image), height=h, width=w, kernels=entries, kernel=initial, custom=custom, clip=clip
+            )
             self.observe(lambda change: self.update(), names=["kernel", "custom", "clip"])
             self.update()
 
@@ -229,8 +253,9 @@ def _classes() -> Dict[str, type]:
             self.image_tensor = image
             self.pooled: Optional[torch.Tensor] = None
             h, w = image.shape
-            super().__init__(image=_b64(image), height=h, width=w, mode=mode, window=kernel_size,
-                             coefficient=coefficient, bias=bias)
+            super().__init__(
+                image=_b64(image), height=h, width=w, mode=mode, window=kernel_size, coefficient=coefficient, bias=bias
+            )
             self.observe(lambda change: self.update(), names=["mode", "window", "coefficient", "bias"])
             self.update()
 
@@ -248,19 +273,24 @@ def _classes() -> Dict[str, type]:
         Python side's reading of it (:func:`lenet.draw.classify_drawing`), one per network."""
 
         _esm = t.Unicode(module_source("digit_pad")).tag(sync=True)
-        models = t.List().tag(sync=True)
+        models: t.List[Dict[str, Any]] = t.List().tag(sync=True)
         prep = t.Dict().tag(sync=True)
         size = t.Int(112).tag(sync=True)
         drawing = t.Unicode("").tag(sync=True)
 
-        def __init__(self, networks: Sequence[Tuple[str, str, nn.Module]], size: int, drawing: Optional[np.ndarray]) -> None:
-            from .draw import BOX, BLUR_SIGMA, FIELD, STROKE_PX
+        def __init__(
+            self, networks: Sequence[Tuple[str, str, nn.Module]], size: int, drawing: Optional[np.ndarray]
+        ) -> None:
+            from .draw import BLUR_SIGMA, BOX, FIELD, STROKE_PX
 
             self.networks = {label: model for label, _, model in networks}
             self.predictions: Dict[str, Any] = {}
-            super().__init__(models=[export_network(m, label, title) for label, title, m in networks],
-                             prep={"box": BOX, "field": FIELD, "stroke_px": STROKE_PX, "blur_sigma": BLUR_SIGMA},
-                             size=size, drawing="" if drawing is None else _b64(drawing))
+            super().__init__(
+                models=[export_network(m, label, title) for label, title, m in networks],
+                prep={"box": BOX, "field": FIELD, "stroke_px": STROKE_PX, "blur_sigma": BLUR_SIGMA},
+                size=size,
+                drawing="" if drawing is None else _b64(drawing),
+            )
             self.observe(lambda change: self.update(), names=["drawing"])
             self.update()
 
@@ -277,8 +307,14 @@ def _classes() -> Dict[str, type]:
             from .draw import classify_drawing
 
             raw = self.raw_drawing()
-            self.predictions = {} if raw is None or raw.max() <= 0 else {
-                label: classify_drawing(model, torch.from_numpy(raw.copy())) for label, model in self.networks.items()}
+            self.predictions = (
+                {}
+                if raw is None or raw.max() <= 0
+                else {
+                    label: classify_drawing(model, torch.from_numpy(raw.copy()))
+                    for label, model in self.networks.items()
+                }
+            )
             return self.predictions
 
     return {"KernelExplorer": KernelExplorer, "PoolingExplorer": PoolingExplorer, "DigitPad": DigitPad}
@@ -287,9 +323,13 @@ def _classes() -> Dict[str, type]:
 # --------------------------------------------------------------------------- the public functions
 
 
-def kernel_explorer(image: Optional[ArrayLike] = None, kernels: Optional[Mapping[str, ArrayLike]] = None,
-                    initial: str = "edge_laplacian_8", clip: bool = True,
-                    titles: Optional[Mapping[str, str]] = None):
+def kernel_explorer(
+    image: Optional[ArrayLike] = None,
+    kernels: Optional[Mapping[str, ArrayLike]] = None,
+    initial: str = "edge_laplacian_8",
+    clip: bool = True,
+    titles: Optional[Mapping[str, str]] = None,
+):
     """An explorer of 2-D convolution kernels on one image (chapter 2; LeCun et al. 1998, Sec. II.A).
 
     A menu picks one of ``kernels`` (default: :data:`lenet.kernels.KERNELS`, the source text's
@@ -302,12 +342,18 @@ def kernel_explorer(image: Optional[ArrayLike] = None, kernels: Optional[Mapping
     Chapters: 2.
     """
     img = _image(image, 128)
-    return _classes()["KernelExplorer"](img, kernels if kernels is not None else KERNELS,
-                                        titles if titles is not None else KERNEL_TITLES, initial, clip)
+    return _classes()["KernelExplorer"](
+        img, kernels if kernels is not None else KERNELS, titles if titles is not None else KERNEL_TITLES, initial, clip
+    )
 
 
-def pooling_explorer(image: Optional[ArrayLike] = None, mode: str = "max", kernel_size: int = 2,
-                     coefficient: float = 0.25, bias: float = 0.0):
+def pooling_explorer(
+    image: Optional[ArrayLike] = None,
+    mode: str = "max",
+    kernel_size: int = 2,
+    coefficient: float = 0.25,
+    bias: float = 0.0,
+):
     """An explorer of pooling on one image (chapter 3; LeCun et al. 1998, Sec. II.B, S2 and S4).
 
     Buttons choose max pooling, average pooling or the 1998 subsampling; sliders the window size k
@@ -348,20 +394,32 @@ def digit_pad(networks: Sequence[Tuple[str, str, nn.Module]], size: int = 112, d
     """
     if not networks:
         raise ValueError("digit_pad needs at least one (label, title, model)")
-    start = None
+    start: Optional[np.ndarray] = None
     if drawing is not None:
         from .draw import parse_ascii
 
         d = parse_ascii(drawing) if isinstance(drawing, str) else torch.as_tensor(drawing, dtype=torch.float32)
         fit = round(0.7 * size)  # the digit takes 70% of the pad, as a hand-drawn one would
-        start = F.interpolate(d[None, None], size=(max(1, fit * d.shape[0] // max(d.shape)), max(1, fit * d.shape[1] // max(d.shape))),
-                              mode="nearest")[0, 0]
+        resized = F.interpolate(
+            d[None, None],
+            size=(max(1, fit * d.shape[0] // max(d.shape)), max(1, fit * d.shape[1] // max(d.shape))),
+            mode="nearest",
+        )[0, 0]
         canvas = torch.zeros(size, size)
-        top, left = (size - start.shape[0]) // 2, (size - start.shape[1]) // 2
-        canvas[top: top + start.shape[0], left: left + start.shape[1]] = start.clamp(0, 1)
+        top, left = (size - resized.shape[0]) // 2, (size - resized.shape[1]) // 2
+        canvas[top : top + resized.shape[0], left : left + resized.shape[1]] = resized.clamp(0, 1)
         start = canvas.numpy()
     return _classes()["DigitPad"](networks, size, start)
 
 
-__all__ = ["CUSTOM", "POOLING_MODES", "module_source", "pool_image", "input_affine", "export_network", "kernel_explorer",
-           "pooling_explorer", "digit_pad"]
+__all__ = [
+    "CUSTOM",
+    "POOLING_MODES",
+    "module_source",
+    "pool_image",
+    "input_affine",
+    "export_network",
+    "kernel_explorer",
+    "pooling_explorer",
+    "digit_pad",
+]

@@ -22,7 +22,7 @@ import ast
 import re
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Set, Tuple
+from typing import Dict, List, Optional, Tuple, Union, cast
 
 import nbformat
 
@@ -33,11 +33,12 @@ HEADING = re.compile(r"^#{2,3} (.+?)\s*$", re.M)
 
 Key = Tuple[str, str]  # (module, name)
 Place = Tuple[int, str]  # (chapter, section)
+Definition = Union[ast.FunctionDef, ast.ClassDef]  # a top-level public function or class
 
 
-def public_names() -> Dict[Key, ast.AST]:
+def public_names() -> Dict[Key, Definition]:
     """{(module, name): node} for the top-level public functions and classes of the package."""
-    out: Dict[Key, ast.AST] = {}
+    out: Dict[Key, Definition] = {}
     for path in sorted(PACKAGE.glob("*.py")):
         if path.stem.startswith("_"):
             continue
@@ -51,16 +52,19 @@ def _reexported(module: str) -> Dict[str, str]:
     """{name: source module} of the names ``lenet.<module>`` imports from its siblings
     (``module`` "__init__" for the package itself)."""
     tree = ast.parse((PACKAGE / f"{module}.py").read_text(encoding="utf-8"))
-    return {alias.asname or alias.name: node.module for node in tree.body
-            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
-            for alias in node.names}
+    return {
+        alias.asname or alias.name: node.module
+        for node in tree.body
+        if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module
+        for alias in node.names
+    }
 
 
 def _code(cell_source: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in cell_source.splitlines())
 
 
-def _resolve(module: str, name: str, known: Dict[Key, ast.AST]) -> Optional[Key]:
+def _resolve(module: str, name: str, known: Dict[Key, Definition]) -> Optional[Key]:
     """The (defining module, name) of ``lenet.<module>.<name>``, following re-exports."""
     for _ in range(3):
         if (module, name) in known:
@@ -72,7 +76,7 @@ def _resolve(module: str, name: str, known: Dict[Key, ast.AST]) -> Optional[Key]
     return None
 
 
-def _used_names(tree: ast.AST, known: Dict[Key, ast.AST], modules: Dict[str, str]) -> Tuple[List[Key], List[Key]]:
+def _used_names(tree: ast.AST, known: Dict[Key, Definition], modules: Dict[str, str]) -> Tuple[List[Key], List[Key]]:
     """(used, shown): the package objects a cell's code uses, and those it passes to show_source."""
     names: Dict[str, Key] = {}
     for node in ast.walk(tree):
@@ -106,7 +110,12 @@ def _used_names(tree: ast.AST, known: Dict[Key, ast.AST], modules: Dict[str, str
             key = key_of(node)
             if key is not None and key not in used:
                 used.append(key)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "show_source" and node.args:
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and node.func.id == "show_source"
+            and node.args
+        ):
             key = key_of(node.args[0])
             if key is not None:
                 shown.append(key)
@@ -158,7 +167,7 @@ def line_for(place: Optional[Place]) -> Optional[str]:
     return f'Explained in: chapter {chapter}, "{section}".' if section else f"Explained in: chapter {chapter}."
 
 
-def stated(node: ast.AST) -> Optional[str]:
+def stated(node: Definition) -> Optional[str]:
     doc = ast.get_docstring(node, clean=False) or ""
     m = LINE.search(doc)
     return m.group(0).strip() if m else None
@@ -168,7 +177,7 @@ def write() -> int:
     """Rewrite each docstring's "Explained in" line (append one where missing, remove one where
     no chapter uses the object); returns how many changed."""
     found, changed = places(), 0
-    by_file: Dict[str, List[Tuple[ast.AST, Optional[str]]]] = {}
+    by_file: Dict[str, List[Tuple[Definition, Optional[str]]]] = {}
     for (module, name), node in public_names().items():
         want = line_for(found[(module, name)])
         if stated(node) != want:
@@ -178,15 +187,20 @@ def write() -> int:
         lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
         for node, want in sorted(items, key=lambda t: -t[0].lineno):
             first = node.body[0]
-            is_doc = isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str)
+            is_doc = (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            )
             indent = " " * (node.col_offset + 4)
             if not is_doc:
                 if want is not None:
                     lines.insert(first.lineno - 1, f'{indent}"""{want}"""\n')
                     changed += 1
                 continue
-            start, end = first.lineno - 1, first.end_lineno - 1
-            text = "".join(lines[start:end + 1])
+            # ast.parse sets end_lineno on every statement; typeshed types it Optional for hand-built nodes
+            start, end = first.lineno - 1, cast(int, first.end_lineno) - 1
+            text = "".join(lines[start : end + 1])
             if LINE.search(text):
                 text = LINE.sub(f"{indent}{want}" if want else "", text, count=1)
                 text = re.sub(r"\n[ \t]*\n([ \t]*\n)*([ \t]*\"\"\")", r"\n\2", text) if not want else text
@@ -194,7 +208,7 @@ def write() -> int:
                 body = text.rstrip()
                 quote, inner = body[-3:], body[:-3].rstrip()
                 text = f"{inner}\n\n{indent}{want}\n{indent}{quote}\n"
-            lines[start:end + 1] = [text]
+            lines[start : end + 1] = [text]
             changed += 1
         path.write_text("".join(lines), encoding="utf-8")
     return changed

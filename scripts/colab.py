@@ -44,11 +44,15 @@ ROOT = Path(__file__).resolve().parent.parent
 
 COLAB = "https://colab.research.google.com"
 BADGE_SVG = "https://colab.research.google.com/assets/colab-badge.svg"
-GITHUB_RE = re.compile(r"^https?://(?:www\.)?github\.com/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+?)(?:\.git)?/?$")
+GITHUB_RE = re.compile(
+    r"^https?://(?:www\.)?github\.com/(?P<owner>[A-Za-z0-9_.-]+)/(?P<repo>[A-Za-z0-9_.-]+?)(?:\.git)?/?$"
+)
 # [![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)](TARGET)
 MD_BADGE_RE = re.compile(r"(\[!\[[^\]]*\]\(\s*" + re.escape(BADGE_SVG) + r"[^)]*\)\]\()([^)\s]*)(\))")
 # <a href="TARGET" ...><img src="https://colab.research.google.com/assets/colab-badge.svg" ...></a>
-HTML_BADGE_RE = re.compile(r"(<a\s[^>]*?href=[\"'])([^\"']*)([\"'][^>]*>\s*<img\s[^>]*" + re.escape(BADGE_SVG) + ")", re.I | re.S)
+HTML_BADGE_RE = re.compile(
+    r"(<a\s[^>]*?href=[\"'])([^\"']*)([\"'][^>]*>\s*<img\s[^>]*" + re.escape(BADGE_SVG) + ")", re.I | re.S
+)
 PIP_TARGET_RE = re.compile(r"lenet\s*@\s*git\+https?://[^\"'\s]+")
 HEADING_RE = re.compile(r"^ {0,3}#{1,6}(\s|$)")
 
@@ -58,13 +62,13 @@ SETUP_TAG = "setup"
 # ignore the tag and run the cell. The setup cell's older tags, which only folded it, are replaced.
 HIDE_TAG = "remove-cell"
 OLD_HIDE_TAGS = ("hide-input", "remove-input")
-SETUP_TEMPLATE = '''\
+SETUP_TEMPLATE = """\
 # Setup: installs the book's `lenet` package when it is missing (on Colab, say).
 # Safe to run again; it never reinstalls torch.
 import importlib.util, subprocess, sys
 if importlib.util.find_spec("lenet") is None:
     subprocess.run([sys.executable, "-m", "pip", "install", "-q",
-                    "{target}"], check=True)'''
+                    "{target}"], check=True)"""
 
 
 class ColabError(ValueError):
@@ -105,16 +109,20 @@ class Repository:
 def parse_github_url(url: object) -> Tuple[str, str]:
     m = GITHUB_RE.match(str(url).strip()) if isinstance(url, str) else None
     if not m:
-        raise ColabError(f"repository.url in _config.yml must be a GitHub repository URL like "
-                         f"https://github.com/OWNER/REPO, not {url!r}")
+        raise ColabError(
+            f"repository.url in _config.yml must be a GitHub repository URL like "
+            f"https://github.com/OWNER/REPO, not {url!r}"
+        )
     return m.group("owner"), m.group("repo")
 
 
 def read_repository(config: Path) -> Repository:
     """``repository.url`` and ``repository.branch`` of the book config."""
     if not config.is_file():
-        raise ColabError(f"{config} not found: the book config must set repository.url "
-                         f"(https://github.com/OWNER/REPO) and repository.branch")
+        raise ColabError(
+            f"{config} not found: the book config must set repository.url "
+            f"(https://github.com/OWNER/REPO) and repository.branch"
+        )
     try:
         import yaml
     except ImportError:  # pragma: no cover - PyYAML comes with jupyter-book
@@ -135,13 +143,16 @@ def repository_from_config(data: object, config: object = "_config.yml") -> Repo
     owner, name = parse_github_url(repo["url"])
     branch = repo.get("branch")
     if not branch or not isinstance(branch, str):
-        raise ColabError(f"{config} has no repository.branch; set it (e.g. 'main') -- "
-                         f"Jupyter Book would otherwise assume 'master'")
+        raise ColabError(
+            f"{config} has no repository.branch; set it (e.g. 'main') -- Jupyter Book would otherwise assume 'master'"
+        )
     return Repository(owner, name, branch.strip(), str(repo.get("path_to_book") or ""))
 
 
 def _new_setup_cell(nb, repo: Repository):
-    cell = nbformat.v4.new_code_cell(SETUP_TEMPLATE.format(target=repo.pip_target), metadata={"tags": [SETUP_TAG, HIDE_TAG]})
+    cell = nbformat.v4.new_code_cell(
+        SETUP_TEMPLATE.format(target=repo.pip_target), metadata={"tags": [SETUP_TAG, HIDE_TAG]}
+    )
     if nb.get("nbformat", 4) == 4 and nb.get("nbformat_minor", 0) < 5:
         cell.pop("id", None)  # cell ids came with nbformat 4.5
     return cell
@@ -182,19 +193,26 @@ def sync_notebook(nb, rel_path: str, repo: Repository, gpu: bool = False) -> Tup
     for cell in setup:
         targets = PIP_TARGET_RE.findall(cell.source)
         if not targets:
-            raise ColabError(f"{name}: the cell tagged '{SETUP_TAG}' has no '{repo.pip_target}' pip target; "
-                             f"use the standard setup cell of CONTRIBUTING.md")
+            raise ColabError(
+                f"{name}: the cell tagged '{SETUP_TAG}' has no '{repo.pip_target}' pip target; "
+                f"use the standard setup cell of CONTRIBUTING.md"
+            )
         new = PIP_TARGET_RE.sub(repo.pip_target, cell.source)
         if new != cell.source:
-            changes.append(f"setup cell installs {', '.join(sorted(set(t for t in targets if t != repo.pip_target)))}, "
-                           f"not {repo.pip_target}")
+            changes.append(
+                f"setup cell installs {', '.join(sorted(set(t for t in targets if t != repo.pip_target)))}, "
+                f"not {repo.pip_target}"
+            )
             cell.source = new
         tags = cell.metadata.setdefault("tags", [])
         old_tags = [t for t in tags if t in OLD_HIDE_TAGS]
         if HIDE_TAG not in tags or old_tags:
             tags[:] = [t for t in tags if t not in OLD_HIDE_TAGS] + ([] if HIDE_TAG in tags else [HIDE_TAG])
-            changes.append(f"setup cell not tagged '{HIDE_TAG}'" + (f" (tagged {', '.join(old_tags)} instead)" if old_tags else "")
-                           + ": the HTML book would show it")
+            changes.append(
+                f"setup cell not tagged '{HIDE_TAG}'"
+                + (f" (tagged {', '.join(old_tags)} instead)" if old_tags else "")
+                + ": the HTML book would show it"
+            )
 
     # (c) the accelerator
     if gpu:
@@ -222,7 +240,7 @@ def _match_gpu_names(names: Sequence[str], notebooks: Sequence[Path]) -> set:
     wanted, unknown = set(), []
     for n in names:
         stem = Path(n).name
-        stem = stem[:-len(".ipynb")] if stem.endswith(".ipynb") else stem
+        stem = stem[: -len(".ipynb")] if stem.endswith(".ipynb") else stem
         if stem in stems:
             wanted.add(stem)
         else:
@@ -232,8 +250,7 @@ def _match_gpu_names(names: Sequence[str], notebooks: Sequence[Path]) -> set:
     return wanted
 
 
-def run(root: Path, check: bool = False, gpu: Sequence[str] = (), config: Optional[Path] = None,
-        out=print) -> int:
+def run(root: Path, check: bool = False, gpu: Sequence[str] = (), config: Optional[Path] = None, out=print) -> int:
     repo = read_repository(config or root / "_config.yml")
     notebooks = sorted((root / "notebooks").glob("*.ipynb"))
     if not notebooks:
@@ -263,8 +280,10 @@ def run(root: Path, check: bool = False, gpu: Sequence[str] = (), config: Option
     for p in problems:
         print(f"colab: error: {p}", file=sys.stderr)
     if check and stale:
-        out(f"{len(stale)} notebook(s) out of sync with repository.url {repo.url} (branch {repo.branch}); "
-            f"run: python scripts/colab.py")
+        out(
+            f"{len(stale)} notebook(s) out of sync with repository.url {repo.url} (branch {repo.branch}); "
+            f"run: python scripts/colab.py"
+        )
     if problems:
         return 2
     return 1 if check and stale else 0
@@ -272,12 +291,22 @@ def run(root: Path, check: bool = False, gpu: Sequence[str] = (), config: Option
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="change nothing; exit 1 and list the notebooks that are out of sync")
-    parser.add_argument("--gpu", nargs="+", default=[], metavar="NAME",
-                        help="notebooks (e.g. 06_lenet5_1998) that Colab should open on a GPU runtime")
-    parser.add_argument("--root", type=Path, default=ROOT,
-                        help="the repository root, holding _config.yml and notebooks/ (default: this repository)")
+    parser.add_argument(
+        "--check", action="store_true", help="change nothing; exit 1 and list the notebooks that are out of sync"
+    )
+    parser.add_argument(
+        "--gpu",
+        nargs="+",
+        default=[],
+        metavar="NAME",
+        help="notebooks (e.g. 06_lenet5_1998) that Colab should open on a GPU runtime",
+    )
+    parser.add_argument(
+        "--root",
+        type=Path,
+        default=ROOT,
+        help="the repository root, holding _config.yml and notebooks/ (default: this repository)",
+    )
     parser.add_argument("--config", type=Path, default=None, help="the book config (default: ROOT/_config.yml)")
     args = parser.parse_args(argv)
     try:

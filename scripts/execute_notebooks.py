@@ -152,10 +152,10 @@ def display(path: Path) -> str:
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("notebooks", nargs="*", type=Path,
-                        help="notebooks to execute (default: every notebooks/*.ipynb)")
-    parser.add_argument("--timeout", type=int, default=1200,
-                        help="seconds allowed per cell (default: %(default)s)")
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="notebooks to execute (default: every notebooks/*.ipynb)"
+    )
+    parser.add_argument("--timeout", type=int, default=1200, help="seconds allowed per cell (default: %(default)s)")
     parser.add_argument("--kernel", default="python3", help="kernel name (default: %(default)s)")
     args = parser.parse_args(argv)
 

@@ -94,7 +94,7 @@ import sys
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import nbformat
 
@@ -106,11 +106,16 @@ END_RE = re.compile(r"^[ \t]*#+[ \t]*END[ \t]+SOLUTION\b")
 FENCE_OPEN_RE = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})[ \t]*\{(?P<name>[A-Za-z][\w:-]*)\}(?P<args>.*)$")
 # Forms of exercises and solutions the book does not use, each an error
 # (gated solutions, ```{solution-start} ... ```{solution-end}, are supported; gated exercises are not)
-UNSUPPORTED_RE = re.compile(r"^[ \t]*(?P<fence>~{3,}|:{3,})[ \t]*\{(?P<name>exercise|solution)[\w-]*\}"
-                            r"|^[ \t]*`{3,}[ \t]*\{(?P<gated>exercise-(?:start|end))\}", re.M)
+UNSUPPORTED_RE = re.compile(
+    r"^[ \t]*(?P<fence>~{3,}|:{3,})[ \t]*\{(?P<name>exercise|solution)[\w-]*\}"
+    r"|^[ \t]*`{3,}[ \t]*\{(?P<gated>exercise-(?:start|end))\}",
+    re.M,
+)
 IMPORT_EXERCISES_RE = re.compile(
     r"^[ \t]*(from[ \t]+lenet[ \t]+import[ \t]+(\([^)]*\bexercises\b|[^#\n]*\bexercises\b)"
-    r"|import[ \t]+lenet\.exercises[ \t]+as[ \t]+exercises\b)", re.M)
+    r"|import[ \t]+lenet\.exercises[ \t]+as[ \t]+exercises\b)",
+    re.M,
+)
 CHAPTER_RE = re.compile(r"^(\d+)[_-]")
 
 SOLUTION_TAG = "solution"
@@ -147,8 +152,10 @@ def find_regions(lines: Sequence[str], where: str) -> List[Region]:
         m = BEGIN_RE.match(line)
         if m:
             if open_at is not None:
-                raise EditionError(f"{where}: '### BEGIN SOLUTION' on line {i + 1} is nested inside the region "
-                                   f"opened on line {open_at + 1} (close it with '### END SOLUTION' first)")
+                raise EditionError(
+                    f"{where}: '### BEGIN SOLUTION' on line {i + 1} is nested inside the region "
+                    f"opened on line {open_at + 1} (close it with '### END SOLUTION' first)"
+                )
             open_at, indent = i, m.group("indent")
         elif END_RE.match(line):
             if open_at is None:
@@ -178,6 +185,7 @@ def _parse_cell(source: str) -> Optional[ast.AST]:
         pass
     try:
         from IPython.core.inputtransformer2 import TransformerManager
+
         return ast.parse(TransformerManager().transform_cell(source))
     except Exception:  # no IPython, or still not Python
         return None
@@ -192,8 +200,12 @@ def _regions_in_function_ast(plain_source: str, n: int) -> Dict[int, bool]:
     names = {_placeholder(k): k for k in range(n)}
 
     def visit(node: ast.AST, in_function: bool) -> None:
-        if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-                and node.args[0].value in names:
+        if (
+            isinstance(node, ast.Call)
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+            and node.args[0].value in names
+        ):
             found[names[node.args[0].value]] = in_function
         inside = in_function or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
         for child in ast.iter_child_nodes(node):
@@ -238,7 +250,7 @@ def stub_code(source: str, label: str, where: str) -> Tuple[str, int, List[Tuple
         out: List[str] = []
         pos = 0
         for k, r in enumerate(regions):
-            out.extend(lines[pos:r.begin])
+            out.extend(lines[pos : r.begin])
             out.extend(stub_for(k, r))
             pos = r.end + 1
         out.extend(lines[pos:])
@@ -255,12 +267,17 @@ def stub_code(source: str, label: str, where: str) -> Tuple[str, int, List[Tuple
         if in_function[k]:
             return [f"{i}{call}\n"]
         unit = "\t" if i.endswith("\t") else "    "
-        return [f"{i}try:\n", f"{i}{unit}{call}\n", f"{i}except NotImplementedError as exc:\n", f"{i}{unit}print(exc)\n"]
+        return [
+            f"{i}try:\n",
+            f"{i}{unit}{call}\n",
+            f"{i}except NotImplementedError as exc:\n",
+            f"{i}{unit}print(exc)\n",
+        ]
 
     new = build(stub)
     if not source.endswith("\n") and new.endswith("\n") and not lines[-1].endswith("\n"):
         new = new[:-1]  # the last line of the cell had no newline: keep it that way
-    originals = ["".join(lines[r.begin + 1:r.end]) for r in regions]
+    originals = ["".join(lines[r.begin + 1 : r.end]) for r in regions]
     return new, len(regions), [(originals[k], in_function[k]) for k in range(len(regions))]
 
 
@@ -310,7 +327,7 @@ def find_directives(lines: Sequence[str]) -> List[Fence]:
             j += 1
         closed = j < len(lines)
         stop = j if closed else len(lines) - 1
-        out.append(Fence(i, stop, m.group("name"), closed, list(lines[i + 1:stop])))
+        out.append(Fence(i, stop, m.group("name"), closed, list(lines[i + 1 : stop])))
         i = stop + 1
     return out
 
@@ -339,13 +356,15 @@ def _check_form(text: str, where: str) -> None:
     m = UNSUPPORTED_RE.search(text)
     if m is None:
         return
-    line = text[:m.start()].count("\n") + 1
+    line = text[: m.start()].count("\n") + 1
     if m.group("gated"):
         what = f"a gated {{{m.group('gated')}}}"
     else:
         what = f"a {m.group('fence')[0] * 3} fence around {{{m.group('name')}}}"
-    raise EditionError(f"{where}, line {line}: {what} is not a form the book uses; write it as a "
-                       f"```{{exercise}} or ```{{solution}} block (backticks, options as :label: lines)")
+    raise EditionError(
+        f"{where}, line {line}: {what} is not a form the book uses; write it as a "
+        f"```{{exercise}} or ```{{solution}} block (backticks, options as :label: lines)"
+    )
 
 
 def _strip_markdown(lines: Sequence[str], state: _MarkdownState, where: str, nested: bool = False) -> str:
@@ -360,33 +379,43 @@ def _strip_markdown(lines: Sequence[str], state: _MarkdownState, where: str, nes
             keep.extend(part)
 
     for d in find_directives(lines):
-        text(lines[pos:d.start])
+        text(lines[pos : d.start])
         pos = d.stop + 1
         if d.name in ("solution-start", "solution-end"):
             if nested:
-                raise EditionError(f"{where}, line {d.start + 1}: a {{{d.name}}} inside another directive is not "
-                                   "a form the book uses; put it at the top level of the markdown cell")
+                raise EditionError(
+                    f"{where}, line {d.start + 1}: a {{{d.name}}} inside another directive is not "
+                    "a form the book uses; put it at the top level of the markdown cell"
+                )
             if not d.closed:
                 raise EditionError(f"{where}: the {{{d.name}}} block opened on line {d.start + 1} is never closed")
             if d.name == "solution-start":
                 if state.gated is not None:
-                    raise EditionError(f"{where}, line {d.start + 1}: a {{solution-start}} inside the gated solution "
-                                       f"opened at {state.gated}; close that one with ```{{solution-end}} first")
+                    raise EditionError(
+                        f"{where}, line {d.start + 1}: a {{solution-start}} inside the gated solution "
+                        f"opened at {state.gated}; close that one with ```{{solution-end}} first"
+                    )
                 state.gated = f"{where}, line {d.start + 1}"
             else:
                 if state.gated is None:
-                    raise EditionError(f"{where}, line {d.start + 1}: a {{solution-end}} with no {{solution-start}} before it")
+                    raise EditionError(
+                        f"{where}, line {d.start + 1}: a {{solution-end}} with no {{solution-start}} before it"
+                    )
                 state.gated = None
             continue
         if state.gated is not None:
             if d.name == "exercise":
-                raise EditionError(f"{where}, line {d.start + 1}: an {{exercise}} inside the gated solution opened at "
-                                   f"{state.gated}; close it with ```{{solution-end}} first")
+                raise EditionError(
+                    f"{where}, line {d.start + 1}: an {{exercise}} inside the gated solution opened at "
+                    f"{state.gated}; close it with ```{{solution-end}} first"
+                )
             continue  # part of the gated solution: removed
         if d.name == "exercise":
             if d.body and d.body[0].strip() == "---":
-                raise EditionError(f"{where}, line {d.start + 2}: a '---' options block is not a form the book uses; "
-                                   "write the options as ':label: ...' lines")
+                raise EditionError(
+                    f"{where}, line {d.start + 2}: a '---' options block is not a form the book uses; "
+                    "write the options as ':label: ...' lines"
+                )
             state.n_exercises += 1
             label = directive_label(d.body)
             base = f"Exercise {state.chapter}.{state.n_exercises}" if state.chapter else f"Exercise {state.n_exercises}"
@@ -400,7 +429,7 @@ def _strip_markdown(lines: Sequence[str], state: _MarkdownState, where: str, nes
             keep.append(_strip_markdown(d.body, state, where, nested=True))
             keep.append(lines[d.stop])
         else:
-            keep.extend(lines[d.start:d.stop + 1])
+            keep.extend(lines[d.start : d.stop + 1])
     text(lines[pos:])
     return "".join(keep)
 
@@ -420,7 +449,7 @@ def _tags(cell) -> List[str]:
 def _bound_names(code: str) -> set:
     """Names a piece of top-level code binds (best effort)."""
     tree = _parse_cell(textwrap.dedent(code))
-    names = set()
+    names: Set[str] = set()
     if tree is None:
         return names
     for node in ast.walk(tree):
@@ -475,9 +504,11 @@ def make_student(nb, name: str, report: Report):
         source, n_regions, regions = stub_code(cell.source, label, where)
         tagged = SOLUTION_TAG in _tags(cell)
         if state.gated is not None and not tagged:
-            raise EditionError(f"{where}: a code cell inside the gated solution opened at {state.gated} must be tagged "
-                               f"'{SOLUTION_TAG}' (and mark its answer with '### BEGIN SOLUTION' ... '### END SOLUTION'), "
-                               "or its code and outputs would reach the student edition")
+            raise EditionError(
+                f"{where}: a code cell inside the gated solution opened at {state.gated} must be tagged "
+                f"'{SOLUTION_TAG}' (and mark its answer with '### BEGIN SOLUTION' ... '### END SOLUTION'), "
+                "or its code and outputs would reach the student edition"
+            )
         if n_regions:
             if not tagged:
                 report.warnings.append(f"{where}: has a '### BEGIN SOLUTION' region but is not tagged '{SOLUTION_TAG}'")
@@ -491,8 +522,10 @@ def make_student(nb, name: str, report: Report):
             if bound_only:
                 solution_only.append((where, bound_only))
         elif tagged:
-            report.warnings.append(f"{where}: is tagged '{SOLUTION_TAG}' but has no '### BEGIN SOLUTION' region; "
-                                   "its code stays in the student edition")
+            report.warnings.append(
+                f"{where}: is tagged '{SOLUTION_TAG}' but has no '### BEGIN SOLUTION' region; "
+                "its code stays in the student edition"
+            )
         if tagged or n_regions:
             cell.outputs = []
             cell.execution_count = None
@@ -511,24 +544,29 @@ def make_student(nb, name: str, report: Report):
         positions.append(index + 1)
 
     if state.gated is not None:
-        raise EditionError(f"{name}: the gated solution opened at {state.gated} has no ```{{solution-end}} block "
-                           "before the end of the notebook")
+        raise EditionError(
+            f"{name}: the gated solution opened at {state.gated} has no ```{{solution-end}} block "
+            "before the end of the notebook"
+        )
     nb.cells = cells
 
     if solution_only:  # names bound only inside top-level solutions, used elsewhere
-        bound_elsewhere, loaded = set(), {}
+        bound_elsewhere: Set[str] = set()
+        loaded: Dict[str, int] = {}  # name -> 1-based position of the first cell that reads it
         for position, cell in zip(positions, cells):
             if cell.cell_type != "code":
                 continue
-            b, l = _names(cell.source)
-            bound_elsewhere |= b
-            for n in l:
+            bound, reads = _names(cell.source)
+            bound_elsewhere |= bound
+            for n in reads:
                 loaded.setdefault(n, position)
         for where, names in solution_only:
             for n in sorted(names - bound_elsewhere):
                 if n in loaded:
-                    report.warnings.append(f"{where}: '{n}' is defined only inside the solution but used in the student "
-                                           f"edition (cell {loaded[n]} of {name}); running it will raise NameError there")
+                    report.warnings.append(
+                        f"{where}: '{n}' is defined only inside the solution but used in the student "
+                        f"edition (cell {loaded[n]} of {name}); running it will raise NameError there"
+                    )
     return nb
 
 
@@ -574,8 +612,7 @@ def _listing(names: Sequence[str]) -> str:
     return "\n".join(f"- `{n}`" for n in names) or "(none)"
 
 
-def build(notebooks: Sequence[Path], out: Path, strict: bool = False, prune: bool = False,
-          log=print) -> Report:
+def build(notebooks: Sequence[Path], out: Path, strict: bool = False, prune: bool = False, log=print) -> Report:
     """Build both editions; raise EditionError (nothing written) on a malformed notebook."""
     report = Report()
     seen: Dict[str, Path] = {}
@@ -620,12 +657,18 @@ def build(notebooks: Sequence[Path], out: Path, strict: bool = False, prune: boo
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("notebooks", nargs="*", type=Path,
-                        help="notebooks to process (default: notebooks/*.ipynb of the repository)")
-    parser.add_argument("--out", type=Path, default=ROOT / "editions",
-                        help="output folder; instructor/ and student/ are written in it (default: editions/)")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "notebooks", nargs="*", type=Path, help="notebooks to process (default: notebooks/*.ipynb of the repository)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=ROOT / "editions",
+        help="output folder; instructor/ and student/ are written in it (default: editions/)",
+    )
     parser.add_argument("--strict", action="store_true", help="treat warnings as errors")
     args = parser.parse_args(argv)
 

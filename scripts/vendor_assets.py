@@ -2,14 +2,15 @@
 """Refresh the JavaScript the book's HTML needs, so that pages never load anything from a CDN.
 
 The built book renders math with MathJax 3 and the widgets in the chapters with the Jupyter
-widgets HTML manager (which needs RequireJS) and, for the live explorers, anywidget's front end. By default Sphinx and myst-nb load all three from
-public CDNs; this book serves copies of them from ``book/_static/vendor/`` instead (see
-``mathjax_path`` and ``nb_ipywidgets_js`` in ``_config.yml``), so a page works offline, behind a
-firewall and in the CI build.
+widgets HTML manager (which needs RequireJS) and, for the live explorers, anywidget's front end.
+By default Sphinx and myst-nb load all three from public CDNs; this book serves copies of them
+from ``book/_static/vendor/`` instead (see ``mathjax_path`` and ``nb_ipywidgets_js`` in
+``_config.yml``), so a page works offline, behind a firewall and in the CI build.
 
 The vendored files are committed: building the book never needs the network. Only this script
 does, when the pinned versions below change. It downloads each package with ``npm pack`` (and
-anywidget's front end with ``pip download``, from its wheel) into a temporary folder, copies just the files a page needs (plus each package's licence) and writes
+anywidget's front end with ``pip download``, from its wheel) into a temporary folder, copies
+just the files a page needs (plus each package's licence) and writes
 ``book/_static/vendor/MANIFEST.json`` with the versions, npm integrity hashes and a SHA-256 of
 every vendored file.
 
@@ -52,10 +53,33 @@ ANYWIDGET = "anywidget==0.11.0"
 # e.g. \boldsymbol, \color, \cancel, \ce, \begin{cases*}. ``all-packages.js`` (a bundle of all of
 # them) and ``colorv2.js`` (replaced by ``color``) are never autoloaded and are left out.
 MATHJAX_TEX_EXTENSIONS = [
-    "action", "amscd", "bbox", "boldsymbol", "braket", "bussproofs", "cancel", "cases",
-    "centernot", "color", "colortbl", "empheq", "enclose", "extpfeil", "gensymb", "html",
-    "mathtools", "mhchem", "noerrors", "physics", "setoptions", "tagformat", "textcomp",
-    "textmacros", "upgreek", "unicode", "verb",
+    "action",
+    "amscd",
+    "bbox",
+    "boldsymbol",
+    "braket",
+    "bussproofs",
+    "cancel",
+    "cases",
+    "centernot",
+    "color",
+    "colortbl",
+    "empheq",
+    "enclose",
+    "extpfeil",
+    "gensymb",
+    "html",
+    "mathtools",
+    "mhchem",
+    "noerrors",
+    "physics",
+    "setoptions",
+    "tagformat",
+    "textcomp",
+    "textmacros",
+    "upgreek",
+    "unicode",
+    "verb",
 ]
 
 REQUIREJS_LICENSE = """\
@@ -129,8 +153,9 @@ def npm_pack(spec: str, dest: Path) -> tuple[Path, dict]:
     npm = shutil.which("npm")
     if npm is None:
         sys.exit("vendor_assets: npm is not installed (apt-get install npm); the committed files still work")
-    out = subprocess.run([npm, "pack", spec, "--json", "--pack-destination", str(dest)],
-                         check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [npm, "pack", spec, "--json", "--pack-destination", str(dest)], check=True, capture_output=True, text=True
+    ).stdout
     info = json.loads(out)[0]
     unpacked = dest / info["name"].replace("/", "__")
     unpacked.mkdir()
@@ -180,8 +205,22 @@ def vendor(tmp: Path) -> dict:
 
     # anywidget: nbextension/index.js is an AMD module (define(["@jupyter-widgets/base"], ...)).
     wheel_dir = tmp / "anywidget"
-    subprocess.run([sys.executable, "-m", "pip", "download", "-q", "--no-deps", "--only-binary", ":all:",
-                    "-d", str(wheel_dir), ANYWIDGET], check=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "download",
+            "-q",
+            "--no-deps",
+            "--only-binary",
+            ":all:",
+            "-d",
+            str(wheel_dir),
+            ANYWIDGET,
+        ],
+        check=True,
+    )
     wheel = next(wheel_dir.glob("anywidget-*.whl"))
     out = VENDOR / "anywidget"
     with zipfile.ZipFile(wheel) as zf:
@@ -189,8 +228,11 @@ def vendor(tmp: Path) -> dict:
         (out / "index.js").write_bytes(zf.read("anywidget/nbextension/index.js"))
         licence = next(n for n in zf.namelist() if n.endswith("licenses/LICENSE") or n.endswith("LICENSE"))
         (out / "LICENSE").write_bytes(zf.read(licence))
-    packages["anywidget"] = {"name": "anywidget", "version": ANYWIDGET.split("==")[1],
-                             "integrity": "sha256-" + sha256(wheel)}
+    packages["anywidget"] = {
+        "name": "anywidget",
+        "version": ANYWIDGET.split("==")[1],
+        "integrity": "sha256-" + sha256(wheel),
+    }
     return packages
 
 
@@ -198,8 +240,10 @@ def write_manifest(packages: dict) -> None:
     files = sorted(p for p in VENDOR.rglob("*") if p.is_file() and p != MANIFEST)
     manifest = {
         "about": "Written by scripts/vendor_assets.py; do not edit by hand.",
-        "packages": {key: {"name": i["name"], "version": i["version"], "integrity": i["integrity"]}
-                     for key, i in packages.items()},
+        "packages": {
+            key: {"name": i["name"], "version": i["version"], "integrity": i["integrity"]}
+            for key, i in packages.items()
+        },
         "files": {p.relative_to(VENDOR).as_posix(): sha256(p) for p in files},
     }
     MANIFEST.write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n")
@@ -225,15 +269,20 @@ def check() -> int:
         print("vendor_assets:", problem)
     total = sum((VENDOR / rel).stat().st_size for rel in manifest["files"] if (VENDOR / rel).is_file())
     versions = ", ".join(f"{p['name']} {p['version']}" for p in manifest["packages"].values())
-    print(f"vendor_assets: {len(manifest['files'])} files, {total / 1e6:.2f} MB ({versions}):",
-          "OK" if not problems else f"{len(problems)} problem(s)")
+    print(
+        f"vendor_assets: {len(manifest['files'])} files, {total / 1e6:.2f} MB ({versions}):",
+        "OK" if not problems else f"{len(problems)} problem(s)",
+    )
     return 1 if problems else 0
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--check", action="store_true",
-                        help="verify the vendored files against MANIFEST.json (offline) instead of downloading")
+    parser.add_argument(
+        "--check",
+        action="store_true",
+        help="verify the vendored files against MANIFEST.json (offline) instead of downloading",
+    )
     args = parser.parse_args(argv)
     if args.check:
         return check()

@@ -1,6 +1,6 @@
-"""Helpers for ``tests/test_book_browser.py`` and ``tests/test_book_html.py``: what the book should contain, read from its own
-configuration (``_toc.yml``, ``_config.yml``, the notebooks), a quiet local HTTP server, the
-JavaScript that inspects a page in Chromium, and the problem report.
+"""Helpers for ``tests/test_book_browser.py`` and ``tests/test_book_html.py``: what the book should
+contain, read from its own configuration (``_toc.yml``, ``_config.yml``, the notebooks), a quiet
+local HTTP server, the JavaScript that inspects a page in Chromium, and the problem report.
 
 ``build_book`` builds the book (the ``build`` fixture of ``conftest.py`` calls it once per
 session); nothing here starts a browser, which the test module does.
@@ -23,9 +23,10 @@ import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterator, List, Optional, Sequence, Tuple
 
 import yaml
+
 
 def _load_colab():
     import importlib.util
@@ -39,6 +40,9 @@ def _load_colab():
 
 
 _colab = _load_colab()  # the one parser of repository and Colab URLs
+
+if TYPE_CHECKING:  # mypy reads scripts/ as top-level modules: scripts/colab.py is `colab` to it
+    from colab import Repository
 
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
@@ -91,7 +95,7 @@ def strip_ansi(text: str) -> str:
 
 @dataclass(frozen=True)
 class TocPage:
-    docname: str            # "notebooks/02_convolution"
+    docname: str  # "notebooks/02_convolution"
     source: Optional[Path]  # the source file, None when it is missing
 
     @property
@@ -158,20 +162,22 @@ def read_config(root: Path) -> dict:
     return yaml.safe_load((root / "_config.yml").read_text(encoding="utf-8")) or {}
 
 
-def repository(config: dict) -> "_colab.Repository":
+def repository(config: dict) -> Repository:
     """The book's repository from its parsed config: ``scripts/colab.py``'s parser, the one the
     notebooks' badges are written with (a ``ValueError`` says what is wrong)."""
     return _colab.repository_from_config(config)
 
 
-def expected_colab_url(repo: "_colab.Repository", docname: str, colab: str = "https://colab.research.google.com") -> str:
+def expected_colab_url(repo: Repository, docname: str, colab: str = "https://colab.research.google.com") -> str:
     return repo.colab_url(repo.file_path(docname), colab)
 
 
-def expected_binder_url(repo: "_colab.Repository", docname: str, binderhub: str, interface: str) -> str:
+def expected_binder_url(repo: Repository, docname: str, binderhub: str, interface: str) -> str:
     prefix = NOTEBOOK_UI_PREFIX.get(interface, "tree")
-    return (f"{binderhub.rstrip('/')}/v2/gh/{repo.owner}/{repo.repo}/{repo.branch}"
-            f"?urlpath={prefix}/{repo.file_path(docname)}")
+    return (
+        f"{binderhub.rstrip('/')}/v2/gh/{repo.owner}/{repo.repo}/{repo.branch}"
+        f"?urlpath={prefix}/{repo.file_path(docname)}"
+    )
 
 
 def read_notebook(path: Path) -> dict:
@@ -240,7 +246,7 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "max-age=600")
         super().end_headers()
 
-    def log_message(self, format, *args):  # noqa: A002 - the base class's name
+    def log_message(self, format, *args):
         pass
 
 
@@ -270,8 +276,14 @@ def serve(directory: Path) -> Iterator[str]:
 
 
 CHROMIUM_ARGS = [
-    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-    "--disable-component-update", "--no-first-run", "--disable-sync", "--disable-quic",
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
     # Belt and braces: even what page.route cannot see (DNS prefetch, preconnect) cannot leave.
     "--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1",
 ]
@@ -281,8 +293,12 @@ def find_chromium() -> Optional[str]:
     """Debian's chromium (Playwright's own download does not work offline), else None."""
     import os
 
-    for candidate in (os.environ.get("BOOK_TEST_CHROMIUM"), shutil.which("chromium"),
-                      shutil.which("chromium-browser"), "/usr/bin/chromium"):
+    for candidate in (
+        os.environ.get("BOOK_TEST_CHROMIUM"),
+        shutil.which("chromium"),
+        shutil.which("chromium-browser"),
+        "/usr/bin/chromium",
+    ):
         if candidate and Path(candidate).is_file():
             return candidate
     return None
@@ -369,7 +385,8 @@ JS_INSPECT = """() => {
   const images = Array.from(document.images).map(img => ({
     src: img.currentSrc || img.src, attr: img.getAttribute('src') || '', alt: img.alt || '',
     complete: img.complete, naturalWidth: img.naturalWidth}));
-  const hints = Array.from(document.querySelectorAll('link[rel~="preconnect"], link[rel~="dns-prefetch"], link[rel~="prefetch"], link[rel~="preload"]'))
+  const hints = Array.from(document.querySelectorAll(
+    'link[rel~="preconnect"], link[rel~="dns-prefetch"], link[rel~="prefetch"], link[rel~="preload"]'))
     .map(l => l.href).filter(h => /^(https?:)?\\/\\//.test(h));
   // Math: every .math element (Sphinx's $...$ and $$...$$) must hold a MathJax container.
   const cells = Array.from(document.querySelectorAll('.cell'));
@@ -430,8 +447,10 @@ JS_SOLUTIONS = """() => {
     const title = sol.querySelector('.admonition-title');
     const inner = Array.from(sol.querySelectorAll('.cell'));
     const shown = inner.flatMap(cell => Array.from(cell.querySelectorAll('.cell_input, .cell_output'))
-      .filter(visible).map(part => cellName(cell) + (part.classList.contains('cell_input') ? ' (its code)' : ' (its output)')));
-    out.push({id: sol.id, kind: 'admonition', title: title ? title.textContent.replace(/\\s+/g, ' ').trim().slice(0, 80) : '',
+      .filter(visible)
+      .map(part => cellName(cell) + (part.classList.contains('cell_input') ? ' (its code)' : ' (its output)')));
+    out.push({id: sol.id, kind: 'admonition',
+              title: title ? title.textContent.replace(/\\s+/g, ' ').trim().slice(0, 80) : '',
               bodyVisible: body.some(visible), hasBody: body.length > 0, cells: inner.length, cellsShown: shown,
               details: Boolean(details), detailsOpen: Boolean(details && details.open),
               toggleButton: Boolean(sol.querySelector('button.toggle-button')),
@@ -474,7 +493,8 @@ JS_TOO_WIDE = """() => {
   const what = el => {
     const text = (el.textContent || '').replace(/\\s+/g, ' ').trim().slice(0, 50);
     const name = el.matches('pre') ? (el.closest('.cell_output') ? 'output' : 'code') : el.matches('table') ? 'table'
-      : el.matches('mjx-container') ? 'display math' : el.matches('img') ? 'image' : el.matches('.lenet-widget, .jupyter-widgets') ? 'widget'
+      : el.matches('mjx-container') ? 'display math' : el.matches('img') ? 'image'
+      : el.matches('.lenet-widget, .jupyter-widgets') ? 'widget'
       : el.matches('.pst-scrollable-table-container') ? 'table wrapper' : el.tagName.toLowerCase();
     return name + ' ' + where(el) + (text ? ' (\\u201c' + text + '\\u201d)' : '');
   };
@@ -487,19 +507,22 @@ JS_TOO_WIDE = """() => {
     if (r.width === 0 || r.height === 0) continue;
     const outside = Math.max(col.left - r.left, r.right - col.right);
     const scroller = el.matches('table') ? el.closest('.pst-scrollable-table-container') : null;
-    if (scroller && ['auto', 'scroll'].includes(getComputedStyle(scroller).overflowX)) continue;  // the wrapper is checked
+    // the wrapper is checked
+    if (scroller && ['auto', 'scroll'].includes(getComputedStyle(scroller).overflowX)) continue;
     if (outside > 1.5) {
-      out.push(what(el) + ': ' + Math.round(r.width) + ' px wide, ' + Math.round(outside) + ' px past the edge of the ' +
-               Math.round(col.width) + ' px text column');
+      out.push(what(el) + ': ' + Math.round(r.width) + ' px wide, ' + Math.round(outside) +
+               ' px past the edge of the ' + Math.round(col.width) + ' px text column');
       continue;
     }
     const hidden = el.scrollWidth - el.clientWidth;
     if (hidden > 1.5 && el.matches('pre')) {
-      out.push(what(el) + ': scrolls sideways, ' + hidden + ' px of it out of sight (code and outputs wrap in this book)');
+      out.push(what(el) + ': scrolls sideways, ' + hidden +
+               ' px of it out of sight (code and outputs wrap in this book)');
     } else if (hidden > 1.5 && !el.matches('table')) {
       const overflow = getComputedStyle(el).overflowX;
       if (!['auto', 'scroll'].includes(overflow)) {
-        out.push(what(el) + ': ' + hidden + ' px of it cut off (overflow-x: ' + overflow + '), with no way to scroll to it');
+        out.push(what(el) + ': ' + hidden + ' px of it cut off (overflow-x: ' + overflow +
+                 '), with no way to scroll to it');
       }
     }
   }
@@ -521,14 +544,16 @@ JS_PAD_LAYOUT = """(el) => {
   return parts.map(([name, part]) => {
     if (!part) return {name, missing: true};
     const r = part.getBoundingClientRect();
-    const inside = r.top >= headerBottom - 0.5 && r.bottom <= window.innerHeight + 0.5 && r.left >= -0.5 && r.right <= window.innerWidth + 0.5;
+    const inside = r.top >= headerBottom - 0.5 && r.bottom <= window.innerHeight + 0.5 &&
+      r.left >= -0.5 && r.right <= window.innerWidth + 0.5;
     const covered = [];
     for (const [fx, fy] of [[0.5, 0.5], [0.05, 0.05], [0.95, 0.05], [0.05, 0.95], [0.95, 0.95]]) {
       const x = r.left + fx * r.width, y = r.top + fy * r.height;
       if (x < 0 || y < 0 || x >= window.innerWidth || y >= window.innerHeight) continue;
       const hit = document.elementFromPoint(x, y);
       if (hit && hit !== part && !part.contains(hit)) covered.push((hit.id ? '#' + hit.id : hit.tagName.toLowerCase() +
-        (hit.className && typeof hit.className === 'string' ? '.' + hit.className.trim().split(/\\s+/).join('.') : '')));
+        (hit.className && typeof hit.className === 'string'
+          ? '.' + hit.className.trim().split(/\\s+/).join('.') : '')));
     }
     return {name, missing: false, inside, covered: Array.from(new Set(covered)),
             box: [Math.round(r.left), Math.round(r.top), Math.round(r.right), Math.round(r.bottom)],
@@ -541,8 +566,10 @@ JS_PAD_LAYOUT = """(el) => {
 
 #: A build that takes longer is stopped and reported.
 BUILD_TIMEOUT_S = 1800
-PROGRESS_RE = re.compile(r"^(reading sources|writing output|copying images|copying assets|copying static files|"
-                         r"copying extra files)\.\.\.|^$")
+PROGRESS_RE = re.compile(
+    r"^(reading sources|writing output|copying images|copying assets|copying static files|"
+    r"copying extra files)\.\.\.|^$"
+)
 
 
 @dataclass
@@ -553,12 +580,14 @@ class Build:
 
     def tail(self, lines: int = 40) -> str:
         text = strip_ansi(self.output)
-        warnings = [line for line in text.splitlines()
-                    if "WARNING" in line or "ERROR" in line or "Traceback" in line]
+        warnings = [line for line in text.splitlines() if "WARNING" in line or "ERROR" in line or "Traceback" in line]
         # Without Sphinx's progress lines ("reading sources... [ 42%] ..."), which say nothing here.
         tail = [line for line in text.splitlines() if not PROGRESS_RE.match(line)][-lines:]
-        return ("warnings and errors:\n" + "\n".join(warnings[:80]) + "\n\n" if warnings else "") + \
-            f"last {len(tail)} lines of the build output:\n" + "\n".join(tail)
+        return (
+            ("warnings and errors:\n" + "\n".join(warnings[:80]) + "\n\n" if warnings else "")
+            + f"last {len(tail)} lines of the build output:\n"
+            + "\n".join(tail)
+        )
 
 
 def build_book(root: Path) -> Build:
@@ -569,12 +598,29 @@ def build_book(root: Path) -> Build:
     """
     env = dict(os.environ)
     env["PATH"] = str(Path(sys.executable).parent) + os.pathsep + env.get("PATH", "")
-    command = [sys.executable, "-c", "import sys; from jupyter_book.cli.main import main; sys.exit(main())",
-               "build", str(root), "-W", "-n", "--keep-going", "--all"]
+    command = [
+        sys.executable,
+        "-c",
+        "import sys; from jupyter_book.cli.main import main; sys.exit(main())",
+        "build",
+        str(root),
+        "-W",
+        "-n",
+        "--keep-going",
+        "--all",
+    ]
     start = time.perf_counter()
     try:
-        done = subprocess.run(command, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                              text=True, errors="replace", timeout=BUILD_TIMEOUT_S)
+        done = subprocess.run(
+            command,
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+            errors="replace",
+            timeout=BUILD_TIMEOUT_S,
+        )
         result = Build(done.returncode, done.stdout, time.perf_counter() - start)
     except subprocess.TimeoutExpired as exc:
         out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
@@ -586,9 +632,12 @@ def build_book(root: Path) -> Build:
 def built_notebook(html_dir: Path, toc_page: TocPage) -> Optional[dict]:
     """The notebook as the build saw it (its copy in ``_build/html/_sources``, so that it matches the
     page even when the notebook was rewritten since), else as it is in the repository."""
-    if not toc_page.is_notebook:
+    if toc_page.source is None or not toc_page.is_notebook:  # (is_notebook says the source exists)
         return None
-    for copy in (html_dir / "_sources" / (toc_page.docname + ".ipynb"), html_dir / "_sources" / (toc_page.docname + ".ipynb.txt")):
+    for copy in (
+        html_dir / "_sources" / (toc_page.docname + ".ipynb"),
+        html_dir / "_sources" / (toc_page.docname + ".ipynb.txt"),
+    ):
         if copy.is_file():
             try:
                 return read_notebook(copy)

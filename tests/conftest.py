@@ -5,6 +5,7 @@ import importlib.util
 import struct
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import numpy as np
 import pytest
@@ -58,11 +59,13 @@ def tiny_idx_dir(tmp_path):
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def load_script(name: str):
+def load_script(name: str) -> ModuleType:
     """Import ``scripts/<name>.py`` (or a path relative to the repository, such as
     ``benchmarks/time_to_accuracy.py``) as a module; the scripts are not a package."""
     path = ROOT / name if name.endswith(".py") else ROOT / "scripts" / f"{name}.py"
     spec = importlib.util.spec_from_file_location(f"_book_scripts_{path.stem}", path)
+    if spec is None or spec.loader is None:  # not a Python source file
+        raise ImportError(f"cannot import {path}")
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up
     spec.loader.exec_module(module)

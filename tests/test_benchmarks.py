@@ -5,8 +5,8 @@ import json
 
 import pytest
 import torch
-
 from conftest import ROOT, load_script
+
 from lenet.recipes import fast_config
 
 bench = load_script("benchmarks/time_to_accuracy.py")
@@ -17,14 +17,19 @@ GPU_RUN = bench.load(ROOT / "benchmarks" / "results" / "gpu-h200.json")
 
 def test_results_md_is_what_the_stored_runs_give():
     assert results_md.render() == (ROOT / "benchmarks" / "RESULTS.md").read_text(encoding="utf-8"), (
-        "run `python benchmarks/results_md.py`")
+        "run `python benchmarks/results_md.py`"
+    )
 
 
 @pytest.mark.parametrize("run", [CPU_RUN, GPU_RUN], ids=["cpu", "gpu"])
 def test_a_stored_run_is_the_current_recipe_and_its_targets_are_replayed(run):
     fast, recipe = run["fast"], fast_config()
-    assert (fast["config"]["epochs"], fast["config"]["batch_size"], fast["config"]["lr"], tuple(fast["config"]["betas"])) == (
-        recipe.epochs, recipe.batch_size, recipe.lr, recipe.betas)
+    assert (
+        fast["config"]["epochs"],
+        fast["config"]["batch_size"],
+        fast["config"]["lr"],
+        tuple(fast["config"]["betas"]),
+    ) == (recipe.epochs, recipe.batch_size, recipe.lr, recipe.betas)
     assert len({r["seed"] for r in fast["per_seed"]}) == fast["runs"] >= 10
     assert fast["mean_acc"] == pytest.approx(sum(r["test_acc"] for r in fast["per_seed"]) / fast["runs"])
     process = run["process"]
@@ -50,11 +55,16 @@ def test_the_fast_recipe_evaluates_in_batches_recorded_among_the_fastest_on_a_cp
 
 
 def test_targets_are_checked_per_device():
-    run = {"fast": {"per_seed": [{"test_acc": 0.9905}, {"test_acc": 0.9912}], "median_s": 0.24}, "classic": {},
-           "process": {"fast": {"per_seed": [{"test_acc": 0.9901}]}}}
+    run = {
+        "fast": {"per_seed": [{"test_acc": 0.9905}, {"test_acc": 0.9912}], "median_s": 0.24},
+        "classic": {},
+        "process": {"fast": {"per_seed": [{"test_acc": 0.9901}]}},
+    }
     assert bench.targets(run, torch.device("cpu")) == {"every seed >= 99.0%": True}
-    assert bench.targets(run, torch.device("cuda")) == {"every seed >= 99.0%": True,
-                                                        "fast recipe: median training <= 0.25 s": True}
+    assert bench.targets(run, torch.device("cuda")) == {
+        "every seed >= 99.0%": True,
+        "fast recipe: median training <= 0.25 s": True,
+    }
     run["process"]["fast"]["per_seed"][0]["test_acc"] = 0.9899  # one seed below 99.0% fails the target
     assert not bench.targets(run, torch.device("cuda"))["every seed >= 99.0%"]
     run["classic"] = {"adam": {"epochs": 20, "train_s": 14.0, "test_error": 0.011}}
@@ -65,7 +75,10 @@ def test_results_of_the_first_format_are_read():
     old = json.loads((ROOT / "benchmarks" / "results" / "cpu-2core-2026-12-01.json").read_text())
     assert "format" not in old and "wall_s" in old["process"]["fast"]["per_seed"][0]
     new = bench.upgrade(old)
-    assert new["format"] == bench.FORMAT and new["process"]["fast"]["per_seed"][0]["process_s"] == old["process"]["fast"]["per_seed"][0]["wall_s"]
+    assert (
+        new["format"] == bench.FORMAT
+        and new["process"]["fast"]["per_seed"][0]["process_s"] == old["process"]["fast"]["per_seed"][0]["wall_s"]
+    )
     assert new["classic"]["adam"]["train_s"] == old["classic"]["wall_s"]
 
 
@@ -81,9 +94,21 @@ def test_gpu_check_calls_the_scripts_with_options_they_have(capsys):
 
     script = (ROOT / "benchmarks" / "gpu_check.sh").read_text()
     for name in ("time_to_accuracy", "gpu_profile"):
-        call = " ".join(line for line in script.splitlines() if f"benchmarks/{name}.py" in line and line.startswith("step"))
-        call += next((line for line in script.splitlines()[script.splitlines().index(call.splitlines()[0]) + 1:]
-                      if line.startswith("    --")), "") if call.rstrip().endswith("\\") else ""
+        call = " ".join(
+            line for line in script.splitlines() if f"benchmarks/{name}.py" in line and line.startswith("step")
+        )
+        call += (
+            next(
+                (
+                    line
+                    for line in script.splitlines()[script.splitlines().index(call.splitlines()[0]) + 1 :]
+                    if line.startswith("    --")
+                ),
+                "",
+            )
+            if call.rstrip().endswith("\\")
+            else ""
+        )
         module = bench if name == "time_to_accuracy" else load_script(f"benchmarks/{name}.py")
         with pytest.raises(SystemExit):
             module.main(["--help"])

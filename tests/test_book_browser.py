@@ -51,7 +51,7 @@ from typing import Dict, List, Optional
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import book_browser_helpers as bb  # noqa: E402
+import book_browser_helpers as bb
 
 pytestmark = pytest.mark.slow  # builds the book and drives Chromium: `make test`, not `make check`
 
@@ -105,8 +105,11 @@ def _assert_none(report: Report, title: str, *kinds: str) -> None:
 def report(build) -> Report:
     """Open every page once in headless Chromium and collect what is wrong, by kind."""
     if not (HTML / "index.html").is_file():
-        pytest.fail(f"no {HTML.relative_to(ROOT)}/index.html: the build wrote no HTML "
-                    f"(exit status {build.returncode}).\n\n{build.tail(30)}", pytrace=False)
+        pytest.fail(
+            f"no {HTML.relative_to(ROOT)}/index.html: the build wrote no HTML "
+            f"(exit status {build.returncode}).\n\n{build.tail(30)}",
+            pytrace=False,
+        )
     playwright, browser = _start_chromium()
     try:
         try:
@@ -119,8 +122,11 @@ def report(build) -> Report:
             browser.close()
     finally:
         playwright.stop()
-    print(f"\n[book browser] {result.pages_opened} pages checked in {result.seconds:.1f} s, "
-          f"{len(set(result.problems))} problem(s)", file=sys.stderr)
+    print(
+        f"\n[book browser] {result.pages_opened} pages checked in {result.seconds:.1f} s, "
+        f"{len(set(result.problems))} problem(s)",
+        file=sys.stderr,
+    )
     return result
 
 
@@ -138,11 +144,14 @@ def _start_chromium():
     chromium = bb.find_chromium() or _playwright_chromium(playwright)
     if chromium is None:
         playwright.stop()
-        _skip("Chromium is not installed (no `chromium` on PATH, no /usr/bin/chromium, no Playwright "
-              "browser): `apt-get install chromium chromium-driver`")
+        _skip(
+            "Chromium is not installed (no `chromium` on PATH, no /usr/bin/chromium, no Playwright "
+            "browser): `apt-get install chromium chromium-driver`"
+        )
     try:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=bb.CHROMIUM_ARGS,
-                                             timeout=60_000)
+        browser = playwright.chromium.launch(
+            executable_path=chromium, headless=True, args=bb.CHROMIUM_ARGS, timeout=60_000
+        )
     except Exception as exc:  # playwright.Error, TimeoutError: cannot start it here
         playwright.stop()
         _skip(f"Chromium ({chromium}) could not be started: {str(exc).strip().splitlines()[0]}")
@@ -171,17 +180,20 @@ def _check_site(browser, report: Report) -> None:
         # The screenshots are taken in the main pass, before any solution is opened: of FIGURE_PAGE,
         # and of a chapter with widgets (another one when there is one).
         with_widgets = [p for p in built if bb.WIDGET_VIEW in (HTML / p.html).read_text(errors="replace")]
-        shots = {"figure": next((p for p in built if p.docname == FIGURE_PAGE), None),
-                 "widget": next((p for p in with_widgets if p.docname != FIGURE_PAGE), None)
-                 or (with_widgets[0] if with_widgets else None)}
+        shots = {
+            "figure": next((p for p in built if p.docname == FIGURE_PAGE), None),
+            "widget": next((p for p in with_widgets if p.docname != FIGURE_PAGE), None)
+            or (with_widgets[0] if with_widgets else None),
+        }
         figure_pages, widget_pages = [], []
         # A few tabs load at once (loading is most of the time), then each is checked in turn.
         for i in range(0, len(built), CONCURRENT_PAGES):
-            batch = [(p, _open(context, report, p.html, report.base + p.html)) for p in built[i:i + CONCURRENT_PAGES]]
+            batch = [(p, _open(context, report, p.html, report.base + p.html)) for p in built[i : i + CONCURRENT_PAGES]]
             for toc_page, page in batch:
                 try:
-                    info = _check_page(page, report, toc_page,
-                                       [role for role, target in shots.items() if target == toc_page])
+                    info = _check_page(
+                        page, report, toc_page, [role for role, target in shots.items() if target == toc_page]
+                    )
                 finally:
                     page.close()
                 report.pages_opened += 1
@@ -192,11 +204,17 @@ def _check_site(browser, report: Report) -> None:
         _check_index(context, report)
         # When FIGURE_PAGE shows no figure, or the widget page rendered none: another page, reopened.
         if "figure" not in report.screenshots:
-            _screenshot_again(context, report, "figure", figure_pages,
-                              "no built chapter shows a figure (an <img> in a cell output)")
+            _screenshot_again(
+                context, report, "figure", figure_pages, "no built chapter shows a figure (an <img> in a cell output)"
+            )
         if "widget" not in report.screenshots:
-            _screenshot_again(context, report, "widget", widget_pages,
-                              "no built chapter shows rendered widgets (widget views in its outputs)")
+            _screenshot_again(
+                context,
+                report,
+                "widget",
+                widget_pages,
+                "no built chapter shows rendered widgets (widget views in its outputs)",
+            )
     finally:
         context.close()
 
@@ -216,15 +234,21 @@ def _open(context, report: Report, label: str, url: str, record: bool = True):
         if record:
             report.external.append(f"{label}: {request_url}")
             if request_url not in ALLOWED_EXTERNAL_URLS:
-                report.add("external request", label, f"{route_.request.resource_type} {request_url} "
-                           "(blocked; the book must serve it itself)")
+                report.add(
+                    "external request",
+                    label,
+                    f"{route_.request.resource_type} {request_url} (blocked; the book must serve it itself)",
+                )
         route_.abort()
 
     def on_response(response):
         if response.url.startswith(report.base) and response.status >= 400:
             failed_local[response.url] = f"HTTP {response.status}"
-            report.add("local request failed", label, f"{response.request.resource_type} "
-                       f"{_local(report, response.url)} answered HTTP {response.status}")
+            report.add(
+                "local request failed",
+                label,
+                f"{response.request.resource_type} {_local(report, response.url)} answered HTTP {response.status}",
+            )
 
     def on_request_failed(request):
         failed = request.url
@@ -252,8 +276,12 @@ def _open(context, report: Report, label: str, url: str, record: bool = True):
         stack = (getattr(error, "stack", "") or "").strip().splitlines()
         origin = next((line.strip() for line in stack[1:] if line.strip().startswith("at ")), "")
         origin = origin.replace(report.base, "/")
-        report.add("javascript error", label, f"uncaught {getattr(error, 'name', '') or 'Error'}: "
-                   f"{getattr(error, 'message', str(error))}" + (f" ({origin})" if origin else ""))
+        report.add(
+            "javascript error",
+            label,
+            f"uncaught {getattr(error, 'name', '') or 'Error'}: "
+            f"{getattr(error, 'message', str(error))}" + (f" ({origin})" if origin else ""),
+        )
 
     def on_websocket(ws):
         if not ws.url.startswith(report.base.replace("http", "ws", 1)):
@@ -278,13 +306,16 @@ def _loaded(page, report: Report, label: str) -> bool:
         page.wait_for_load_state("load")
         return True
     except Exception as exc:
-        report.add("local request failed", label, f"the page did not finish loading in "
-                   f"{PAGE_TIMEOUT_MS // 1000} s: {str(exc).strip().splitlines()[0]}")
+        report.add(
+            "local request failed",
+            label,
+            f"the page did not finish loading in {PAGE_TIMEOUT_MS // 1000} s: {str(exc).strip().splitlines()[0]}",
+        )
         return False
 
 
 def _local(report: Report, url: str) -> str:
-    return "/" + url[len(report.base):] if url.startswith(report.base) else url
+    return "/" + url[len(report.base) :] if url.startswith(report.base) else url
 
 
 def _settle(page, report: Report, label: str) -> None:
@@ -355,12 +386,19 @@ def _check_math(report: Report, label: str, info: dict) -> None:
 def _check_widgets(page, report: Report, label: str, info: dict, models: Dict[str, str]) -> None:
     """``models``: the widget models saved in the notebook (the page's own state is read too)."""
     if not info["widgetState"]:
-        report.add("widget", label, "the page displays widgets but holds no widget state "
-                   "(is nb_ipywidgets_js set in _config.yml?)" if info["widgetViews"] else
-                   "the notebook saved widget state but the page holds none")
+        report.add(
+            "widget",
+            label,
+            "the page displays widgets but holds no widget state (is nb_ipywidgets_js set in _config.yml?)"
+            if info["widgetViews"]
+            else "the notebook saved widget state but the page holds none",
+        )
     if not info["widgetViews"]:
-        report.add("widget", label, f"the notebook saved {len(models)} widget model(s) but no output "
-                   "of the page displays a widget view")
+        report.add(
+            "widget",
+            label,
+            f"the notebook saved {len(models)} widget model(s) but no output of the page displays a widget view",
+        )
         return
     for view in page.evaluate(bb.JS_WIDGET_VIEWS):
         name = view["modelName"] or models.get(view["modelId"]) or "a model missing from the saved state"
@@ -368,8 +406,11 @@ def _check_widgets(page, report: Report, label: str, info: dict, models: Dict[st
         if view["error"]:
             report.add("widget", label, f"{what}: {view['error']!r}")
         elif not view["rendered"]:
-            report.add("widget", label, f"{what} rendered nothing (no .jupyter-widgets element after "
-                       f"{WIDGET_TIMEOUT_MS // 1000} s)")
+            report.add(
+                "widget",
+                label,
+                f"{what} rendered nothing (no .jupyter-widgets element after {WIDGET_TIMEOUT_MS // 1000} s)",
+            )
         elif view["width"] <= 0 or view["height"] <= 0:
             report.add("widget", label, f"{what} rendered with size {view['width']:.0f}x{view['height']:.0f}")
 
@@ -378,8 +419,12 @@ def _check_solutions(page, report: Report, label: str) -> None:
     for sol in page.evaluate(bb.JS_SOLUTIONS):
         if sol["kind"] == "loose cell":
             shown = " and ".join(sol["shownParts"]) or "nothing yet"
-            report.add("solution toggle", label, f"{sol['title']} is not inside its solution's box ({shown} in plain view): "
-                       "put it between a {solution-start} block and a {solution-end} block (CONTRIBUTING.md)")
+            report.add(
+                "solution toggle",
+                label,
+                f"{sol['title']} is not inside its solution's box ({shown} in plain view): "
+                "put it between a {solution-start} block and a {solution-end} block (CONTRIBUTING.md)",
+            )
             continue
         what = f"solution {sol['title']!r}"
         if not sol["hasBody"]:
@@ -387,8 +432,11 @@ def _check_solutions(page, report: Report, label: str) -> None:
             continue
         if sol["bodyVisible"] or sol["cellsShown"]:
             shown = f" ({', '.join(sol['cellsShown'])} in plain view)" if sol["cellsShown"] else ""
-            report.add("solution toggle", label, f"{what} is shown before any click: it is not folded{shown} "
-                       "(use `:class: dropdown`)")
+            report.add(
+                "solution toggle",
+                label,
+                f"{what} is shown before any click: it is not folded{shown} (use `:class: dropdown`)",
+            )
             continue
         target = page.locator(f'[id="{sol["id"]}"]')
         if sol["details"] and not sol["detailsOpen"]:
@@ -403,8 +451,11 @@ def _check_solutions(page, report: Report, label: str) -> None:
             page.wait_for_function(bb.JS_SOLUTION_BODY_VISIBLE, arg=sol["id"], timeout=3_000)
         except Exception as exc:
             cells = f" with its {sol['cells']} code cell(s)" if sol["cells"] else ""
-            report.add("solution toggle", label, f"{what} did not open{cells} when its toggle was clicked "
-                       f"({str(exc).strip().splitlines()[0][:120]})")
+            report.add(
+                "solution toggle",
+                label,
+                f"{what} did not open{cells} when its toggle was clicked ({str(exc).strip().splitlines()[0][:120]})",
+            )
 
 
 def _check_widths(page, report: Report, label: str) -> None:
@@ -428,7 +479,9 @@ def _check_index(context, report: Report) -> None:
                 page.wait_for_url(target.split("#")[0] + "*", timeout=10_000)
                 _loaded(page, report, "index.html")
             except Exception:
-                report.add("local request failed", "index.html", f"did not redirect to {refresh!r} (still at {page.url})")
+                report.add(
+                    "local request failed", "index.html", f"did not redirect to {refresh!r} (still at {page.url})"
+                )
         else:
             _settle(page, report, "index.html")
             info = page.evaluate(bb.JS_INSPECT)
@@ -444,8 +497,10 @@ def _screenshot(page, report: Report, toc_page: bb.TocPage, roles: List[str]) ->
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / (toc_page.docname.replace("/", "__") + ".png")
     try:
-        page.evaluate("async () => { await Promise.race([document.fonts.ready, new Promise(r => setTimeout(r, 5000))]); "
-                      "await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); }")
+        page.evaluate(
+            "async () => { await Promise.race([document.fonts.ready, new Promise(r => setTimeout(r, 5000))]); "
+            "await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r))); }"
+        )
         page.screenshot(path=str(path), full_page=True)
     except Exception as exc:
         report.add("screenshot", toc_page.html, f"could not take the screenshot: {str(exc).strip().splitlines()[0]}")
@@ -480,8 +535,9 @@ def test_no_javascript_errors(report):
 
 
 def test_images_and_local_files_load(report):
-    _assert_none(report, "broken images and failed requests for the book's own files",
-                 "broken image", "local request failed")
+    _assert_none(
+        report, "broken images and failed requests for the book's own files", "broken image", "local request failed"
+    )
 
 
 def test_solutions_fold_and_open(report):
@@ -520,8 +576,14 @@ def test_screenshots(report):
         if size is None:
             problems.append(bb.Problem("screenshot", role, f"{path} is not a PNG"))
         elif path.stat().st_size < 20_000 or size[0] < 600 or size[1] < 600 or blank:
-            problems.append(bb.Problem("screenshot", role, f"{path} looks empty: {path.stat().st_size} bytes, "
-                                       f"{size[0]}x{size[1]} px{', one colour' if blank else ''}"))
+            problems.append(
+                bb.Problem(
+                    "screenshot",
+                    role,
+                    f"{path} looks empty: {path.stat().st_size} bytes, "
+                    f"{size[0]}x{size[1]} px{', one colour' if blank else ''}",
+                )
+            )
         else:
             print(f"[book browser] screenshot of the {role} page: {path} ({size[0]}x{size[1]} px)", file=sys.stderr)
     if problems:
@@ -534,8 +596,11 @@ def test_screenshots(report):
 # built pages from disk (file://) in an offline browser context, use the controls as a reader
 # would, and compare what the page computed with what lenet computes in Python.
 
-LIVE_PAGES = {"kernel-explorer": "notebooks/02_convolution.html", "pooling-explorer": "notebooks/03_pooling.html",
-              "digit-pad": ["notebooks/06_lenet5_1998.html", "notebooks/07_modern_lenet5.html"]}
+LIVE_PAGES = {
+    "kernel-explorer": "notebooks/02_convolution.html",
+    "pooling-explorer": "notebooks/03_pooling.html",
+    "digit-pad": ["notebooks/06_lenet5_1998.html", "notebooks/07_modern_lenet5.html"],
+}
 
 
 @pytest.fixture(scope="module")
@@ -623,8 +688,10 @@ def test_live_kernel_explorer_computes_apply_kernel(offline):
         clip = widget.evaluate("(el) => el.querySelector('input.lenet-clip').checked")
         want = apply_kernel(image, kernel, clip=clip)
         got = torch.tensor(_lenet(widget, "L.filtered"), dtype=torch.float32).reshape(h, w)
-        assert torch.allclose(got, want, atol=1e-5), f"{name}: the page's image differs from apply_kernel by {float((got - want).abs().max())}"
-        drawn = _canvas_levels(widget, 2)   # input, kernel, output
+        assert torch.allclose(got, want, atol=1e-5), (
+            f"{name}: the page's image differs from apply_kernel by {float((got - want).abs().max())}"
+        )
+        drawn = _canvas_levels(widget, 2)  # input, kernel, output
         lo, hi = (float(image.min()), float(image.max())) if clip else (float(want.min()), float(want.max()))
         expected = _levels(want.flatten().tolist(), lo, hi)
         assert (drawn["h"], drawn["w"]) == (h, w) and np.abs(np.asarray(drawn["red"]) - expected).max() <= 1, name
@@ -634,7 +701,9 @@ def test_live_kernel_explorer_computes_apply_kernel(offline):
     assert torch.allclose(got, apply_kernel(image, torch.tensor(sobel, dtype=torch.float32).reshape(3, 3)), atol=1e-5)
     page.close()
     assert not problems and not external, (problems, external)
-    print(f"[book browser] kernel explorer, offline from disk: {len(checked)} kernels equal apply_kernel", file=sys.stderr)
+    print(
+        f"[book browser] kernel explorer, offline from disk: {len(checked)} kernels equal apply_kernel", file=sys.stderr
+    )
 
 
 def test_live_pooling_explorer_computes_pool_image(offline):
@@ -662,10 +731,18 @@ def test_live_pooling_explorer_computes_pool_image(offline):
         assert all(red == 255 - level for red, level in zip(drawn["red"], levels)), f"{what}: not drawn dark on light"
         return state
 
-    cases = [("max", 2, None, None), ("avg", 3, None, None), ("max", 4, None, None),
-             ("subsampling", 2, 0.25, 0.0), ("subsampling", 2, -0.5, 0.3), ("subsampling", 3, 1.0, -2.0),
-             # the settings chapter 3 names: quasi-linear, noisy OR, noisy AND, with the sliders
-             ("subsampling", 2, 0.1, 0.0), ("subsampling", 2, 4.0, -2.0), ("subsampling", 2, 4.0, -14.0)]
+    cases = [
+        ("max", 2, None, None),
+        ("avg", 3, None, None),
+        ("max", 4, None, None),
+        ("subsampling", 2, 0.25, 0.0),
+        ("subsampling", 2, -0.5, 0.3),
+        ("subsampling", 3, 1.0, -2.0),
+        # the settings chapter 3 names: quasi-linear, noisy OR, noisy AND, with the sliders
+        ("subsampling", 2, 0.1, 0.0),
+        ("subsampling", 2, 4.0, -2.0),
+        ("subsampling", 2, 4.0, -14.0),
+    ]
     for mode, k, coefficient, bias in cases:
         widget.query_selector(f"input[type=radio][value={mode}]").check()
         set_slider("window", k)
@@ -675,8 +752,9 @@ def test_live_pooling_explorer_computes_pool_image(offline):
         state = check((mode, k, coefficient, bias))
         assert state[:2] == [mode, k]
         if coefficient is not None:
-            assert abs(state[2] - coefficient) < 1e-9 and abs(state[3] - bias) < 1e-9, \
+            assert abs(state[2] - coefficient) < 1e-9 and abs(state[3] - bias) < 1e-9, (
                 f"the sliders cannot reach coefficient {coefficient}, bias {bias}: they stop at {state[2:4]}"
+            )
     # one button each for the chapter's settings
     buttons = widget.query_selector_all("button.lenet-preset")
     reached = []
@@ -740,13 +818,13 @@ def _check_confidence(widget, label: str, result: dict, scores) -> None:
         shown, runner_up = float(m.group(1)), int(m.group(3))
         want = float(z[digit])
         assert shown > 0 and abs(shown - want) <= 0.005 * want + 1e-12, f"{label}: shows penalty {shown}, is {want}"
-        others = torch.cat([z[:digit], z[digit + 1:]])
+        others = torch.cat([z[:digit], z[digit + 1 :]])
         assert runner_up == int(torch.argmin(torch.where(torch.arange(10) == digit, torch.inf, z))), detail
         assert abs(float(m.group(2)) - float(others.min())) <= 0.005 * float(others.min()), detail
     else:
         m = re.fullmatch(r"probability ([\d.]+)%; logit margin ([\d.]+) over (\d)", detail)
         assert m, detail
-        others = torch.exp(torch.cat([z[:digit], z[digit + 1:]]) - z[digit]).sum()
+        others = torch.exp(torch.cat([z[:digit], z[digit + 1 :]]) - z[digit]).sum()
         p, q = float(1 / (1 + others)), float(others / (1 + others))
         text = m.group(1)
         decimals = len(text.split(".")[1]) if "." in text else 0
@@ -775,7 +853,9 @@ def test_live_digit_pad_reads_like_pytorch(offline, html):
         raw = torch.tensor(_lenet(widget, "L.drawing"), dtype=torch.float32).reshape(size, size)
         image28 = torch.tensor(_lenet(widget, "L.image28"), dtype=torch.uint8).reshape(28, 28)
         python28 = to_mnist(raw)
-        assert (python28.int() - image28.int()).abs().max() <= 1, f"{digit}: the page prepares the drawing unlike to_mnist"
+        assert (python28.int() - image28.int()).abs().max() <= 1, (
+            f"{digit}: the page prepares the drawing unlike to_mnist"
+        )
         for label, model in models.items():
             result = _lenet(widget, f"L.results[{label!r}]")
             x = _model_input(model, image28)
@@ -783,7 +863,7 @@ def test_live_digit_pad_reads_like_pytorch(offline, html):
             with torch.no_grad():
                 outputs = model.forward_layers(x)
             scores_name = "output" if "output" in outputs else "fc3"
-            for name in [*result["maps"], scores_name]:   # the layers the pad shows
+            for name in [*result["maps"], scores_name]:  # the layers the pad shows
                 want = outputs[name]
                 got = torch.tensor(result["scores"] if name == scores_name else result["maps"][name])
                 assert got.shape == want.flatten().shape, (label, name)
@@ -812,7 +892,7 @@ def test_live_digit_pad_first_stroke_replaces_the_example(offline, html):
     example = np.asarray(_lenet(widget, "L.drawing")).reshape(size, size)
     assert example.max() > 0 and _lenet(widget, "L.example") is True, "the pad should open with its example"
     box = widget.query_selector("canvas.lenet-pad").bounding_box()
-    stroke = [(0.2, 0.9), (0.8, 0.9)]   # a line under the example, as the reader who got a "2" drew
+    stroke = [(0.2, 0.9), (0.8, 0.9)]  # a line under the example, as the reader who got a "2" drew
     page.mouse.move(box["x"] + stroke[0][0] * box["width"], box["y"] + stroke[0][1] * box["height"])
     page.mouse.down()
     for t in (0.25, 0.5, 0.75, 1.0):
@@ -822,7 +902,8 @@ def test_live_digit_pad_first_stroke_replaces_the_example(offline, html):
     drawing = np.asarray(_lenet(widget, "L.drawing")).reshape(size, size)
     rows = np.nonzero(drawing.max(axis=1) > 0)[0]
     assert len(rows) and rows.min() >= 0.9 * size - size / 12 - 2, (
-        f"ink left above the new stroke (rows {rows.min()}..{rows.max()} of {size}): the example was not cleared")
+        f"ink left above the new stroke (rows {rows.min()}..{rows.max()} of {size}): the example was not cleared"
+    )
     assert _lenet(widget, "L.example") is False
     image28 = torch.tensor(_lenet(widget, "L.image28"), dtype=torch.uint8).reshape(28, 28)
     assert (to_mnist(torch.tensor(drawing, dtype=torch.float32)).int() - image28.int()).abs().max() <= 1
@@ -830,8 +911,7 @@ def test_live_digit_pad_first_stroke_replaces_the_example(offline, html):
     assert not problems and not external, (problems, external)
 
 
-PAD_VIEWPORTS = {"1280x900": {"width": 1280, "height": 900},
-                 "390x844 (phone)": {"width": 390, "height": 844}}
+PAD_VIEWPORTS = {"1280x900": {"width": 1280, "height": 900}, "390x844 (phone)": {"width": 390, "height": 844}}
 #: "Near the pad": the preview and every answer end at most this far below the pad's lower edge,
 #: so that one look takes in the drawing and what the networks make of it.
 NEAR_PAD_PX = 250
@@ -847,10 +927,10 @@ def test_live_digit_pad_answers_stay_in_view(offline, html, viewport):
     context.set_default_timeout(PAGE_TIMEOUT_MS)
     try:
         page, widget, problems, external = _live_page(context, html, "digit-pad")
-        page.evaluate(bb.JS_WAIT_MATHJAX, MATHJAX_TIMEOUT_MS)   # typesetting moves what follows it
+        page.evaluate(bb.JS_WAIT_MATHJAX, MATHJAX_TIMEOUT_MS)  # typesetting moves what follows it
         page.wait_for_timeout(300)
         parts = widget.evaluate(bb.JS_PAD_LAYOUT)
-        page.wait_for_timeout(300)   # a button that shows on scrolling would be there by now
+        page.wait_for_timeout(300)  # a button that shows on scrolling would be there by now
         parts = widget.evaluate(bb.JS_PAD_LAYOUT)
         bad = []
         for part in parts:
@@ -858,8 +938,10 @@ def test_live_digit_pad_answers_stay_in_view(offline, html, viewport):
                 bad.append(f"{part['name']} is missing")
                 continue
             if not part["inside"]:
-                bad.append(f"{part['name']} is not all on the screen: box {part['box']} in a window of {part['window']}, "
-                           f"under a header ending at {part['headerBottom']} px")
+                bad.append(
+                    f"{part['name']} is not all on the screen: box {part['box']} in a window of {part['window']}, "
+                    f"under a header ending at {part['headerBottom']} px"
+                )
             if part["covered"]:
                 bad.append(f"{part['name']} is covered by {', '.join(part['covered'])}")
             below = part["box"][3] - parts[0]["box"][3] if not parts[0]["missing"] else 0
@@ -892,11 +974,13 @@ def test_phone_menu_opens_with_the_chapter_list(offline, html):
         buttons = page.locator(".primary-toggle:visible")
         assert buttons.count() >= 1, "no visible menu button at 390 px"
         buttons.first.click()
-        page.wait_for_function("() => { const d = document.getElementById('pst-primary-sidebar-modal'); return d && d.open; }",
-                               timeout=5_000)
+        page.wait_for_function(
+            "() => { const d = document.getElementById('pst-primary-sidebar-modal'); return d && d.open; }",
+            timeout=5_000,
+        )
         links = page.evaluate("""() => Array.from(document.querySelectorAll('#pst-primary-sidebar-modal a[href]'))
-            .filter((a) => { const r = a.getBoundingClientRect(); return a.checkVisibility() && r.width > 0 && r.left >= 0
-                              && r.right <= window.innerWidth; })
+            .filter((a) => { const r = a.getBoundingClientRect(); return a.checkVisibility() && r.width > 0
+                              && r.left >= 0 && r.right <= window.innerWidth; })
             .map((a) => new URL(a.getAttribute('href'), document.baseURI).pathname)""")
         built = [p for p in bb.toc_pages(ROOT) if (HTML / p.html).is_file()]
         missing = [p.html for p in built if not any(link.endswith("/" + p.html) for link in links)]
@@ -906,8 +990,11 @@ def test_phone_menu_opens_with_the_chapter_list(offline, html):
         outline = page.locator(".secondary-toggle:visible")
         if outline.count():
             outline.first.click()
-            page.wait_for_function("() => { const d = document.getElementById('pst-secondary-sidebar-modal'); "
-                                   "return d && d.open && d.querySelectorAll('a[href]').length > 0; }", timeout=5_000)
+            page.wait_for_function(
+                "() => { const d = document.getElementById('pst-secondary-sidebar-modal'); "
+                "return d && d.open && d.querySelectorAll('a[href]').length > 0; }",
+                timeout=5_000,
+            )
         assert not errors, errors
     finally:
         context.close()

@@ -27,7 +27,7 @@ from typing import List
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import book_browser_helpers as bb  # noqa: E402
+import book_browser_helpers as bb
 
 pytestmark = pytest.mark.slow  # builds the book: `make test`, not `make check`
 
@@ -40,8 +40,11 @@ def test_book_builds(build):
     """The -W -n build: every page of _toc.yml exists, every cross-reference and link between pages
     resolves (nitpicky mode), and the offline-assets extension finds no asset loaded from outside."""
     if build.returncode != 0:
-        pytest.fail(f"`jupyter-book build . -W -n --keep-going --all` failed (exit status {build.returncode}, "
-                    f"{build.seconds:.0f} s).\n\n{build.tail()}", pytrace=False)
+        pytest.fail(
+            f"`jupyter-book build . -W -n --keep-going --all` failed (exit status {build.returncode}, "
+            f"{build.seconds:.0f} s).\n\n{build.tail()}",
+            pytrace=False,
+        )
 
 
 def _launch_problems(config: dict, toc_page: bb.TocPage, page_html: str, notebook: dict) -> List[bb.Problem]:
@@ -57,24 +60,45 @@ def _launch_problems(config: dict, toc_page: bb.TocPage, page_html: str, noteboo
     hrefs = bb.html_hrefs(page_html)
     for service, key, want in (
         ("Colab", "colab_url", lambda base: bb.expected_colab_url(repo, toc_page.docname, base)),
-        ("Binder", "binderhub_url", lambda base: bb.expected_binder_url(
-            repo, toc_page.docname, base, str(buttons.get("notebook_interface") or "classic"))),
+        (
+            "Binder",
+            "binderhub_url",
+            lambda base: bb.expected_binder_url(
+                repo, toc_page.docname, base, str(buttons.get("notebook_interface") or "classic")
+            ),
+        ),
     ):
         base = str(buttons.get(key) or "")
         if not base:
             if service == "Colab":
-                problems.append(bb.Problem("launch link", label, "no Colab launch button: launch_buttons.colab_url is not set in _config.yml"))
+                problems.append(
+                    bb.Problem(
+                        "launch link",
+                        label,
+                        "no Colab launch button: launch_buttons.colab_url is not set in _config.yml",
+                    )
+                )
             continue
         found = [h for h in hrefs if h.startswith(base.rstrip("/") + "/")]
         if not found:
-            problems.append(bb.Problem("launch link", label, f"no {service} launch button although launch_buttons.{key} is set"))
+            problems.append(
+                bb.Problem("launch link", label, f"no {service} launch button although launch_buttons.{key} is set")
+            )
         for href in found:
             if href != want(base):
-                problems.append(bb.Problem("launch link", label, f"a {service} link opens {href}, expected {want(base)}"))
+                problems.append(
+                    bb.Problem("launch link", label, f"a {service} link opens {href}, expected {want(base)}")
+                )
     for target in bb.notebook_badge_targets(notebook):
         if target != expected:
-            problems.append(bb.Problem("launch link", label, f"the Colab badge of the notebook's first cell opens {target}, "
-                                       f"expected {expected} (run `python scripts/colab.py`)"))
+            problems.append(
+                bb.Problem(
+                    "launch link",
+                    label,
+                    f"the Colab badge of the notebook's first cell opens {target}, "
+                    f"expected {expected} (run `python scripts/colab.py`)",
+                )
+            )
     return problems
 
 
@@ -87,8 +111,10 @@ def test_launch_links_point_at_the_notebook(build):
             page_html = (HTML / toc_page.html).read_text(encoding="utf-8", errors="replace")
             problems += _launch_problems(config, toc_page, page_html, bb.built_notebook(HTML, toc_page))
     if problems:
-        pytest.fail(bb.format_problems(problems, "Colab/Binder launch buttons and Colab badges with the wrong target"),
-                    pytrace=False)
+        pytest.fail(
+            bb.format_problems(problems, "Colab/Binder launch buttons and Colab badges with the wrong target"),
+            pytrace=False,
+        )
 
 
 def test_live_pages_stay_light(build):
@@ -99,14 +125,23 @@ def test_live_pages_stay_light(build):
     sizes = {}
     for html in sorted((HTML / "notebooks").glob("*.html")):
         text = html.read_text(errors="replace")
-        images = sum((html.parent / src).stat().st_size for src in set(_re.findall(r'<img[^>]+src="([^"#?]+)"', text))
-                     if (html.parent / src).is_file())
-        state = sum(len(m) for m in _re.findall(r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>',
-                                                text, _re.S))
+        images = sum(
+            (html.parent / src).stat().st_size
+            for src in set(_re.findall(r'<img[^>]+src="([^"#?]+)"', text))
+            if (html.parent / src).is_file()
+        )
+        state = sum(
+            len(m)
+            for m in _re.findall(
+                r'<script type="application/vnd.jupyter.widget-state\+json">(.*?)</script>', text, _re.S
+            )
+        )
         sizes[html.name] = (html.stat().st_size + images, state)
     for name, (total, state) in sizes.items():
-        print(f"[book html] {name}: {total / 1e6:.2f} MB with its images, {state / 1e6:.2f} MB of widget state",
-              file=sys.stderr)
+        print(
+            f"[book html] {name}: {total / 1e6:.2f} MB with its images, {state / 1e6:.2f} MB of widget state",
+            file=sys.stderr,
+        )
     biggest = max(sizes, key=lambda n: sizes[n][0])
     assert sizes[biggest][0] < MAX_PAGE_BYTES, f"{biggest} weighs {sizes[biggest][0] / 1e6:.2f} MB"
 
@@ -131,7 +166,7 @@ def test_no_raw_roles_in_the_text(build):
         if page.html in ROLE_SYNTAX_PAGES:
             text = CODE_RE.sub("", text)
         for m in ROLE_RE.finditer(text):
-            problems.append(bb.Problem("raw role", page.html, f"{text[m.start():m.start() + 60]!r}"))
+            problems.append(bb.Problem("raw role", page.html, f"{text[m.start() : m.start() + 60]!r}"))
     if problems:
         pytest.fail(bb.format_problems(problems, "MyST roles shown as plain text"), pytrace=False)
 
@@ -139,9 +174,10 @@ def test_no_raw_roles_in_the_text(build):
 def glossary_terms(path: Path) -> List[str]:
     """Every name of every entry of the glossary page: the lines above each indented definition."""
     text = path.read_text(encoding="utf-8")
-    body = text[text.index("```{glossary}"):]
-    body = body[body.index("\n") + 1: body.rindex("```")]
-    names, block = [], []
+    body = text[text.index("```{glossary}") :]
+    body = body[body.index("\n") + 1 : body.rindex("```")]
+    names: List[str] = []
+    block: List[str] = []
     for line in body.splitlines():
         if not line.strip() or line.lstrip().startswith(":"):
             block = []
@@ -185,4 +221,6 @@ def test_intro_clone_url_and_data_size():
     if not all(f.is_file() for f in files):
         pytest.skip(f"MNIST is not in {mnist_dir()} (`python -m lenet data` fetches it)")
     total = sum(f.stat().st_size for f in files)
-    assert round(total / 1e6) == int(stated[0]), f"the four files hold {total:,} bytes, the introduction says about {stated[0]} MB"
+    assert round(total / 1e6) == int(stated[0]), (
+        f"the four files hold {total:,} bytes, the introduction says about {stated[0]} MB"
+    )

@@ -55,8 +55,22 @@ def test_data_reports_verified_files(capsys):
 
 def test_train_and_eval_on_a_directory_of_idx_files(tiny_idx_dir, tmp_path):
     out = tmp_path / "run"
-    res = run("train", "--model", "modern", "--epochs", "1", "--batch-size", "8", "--data-dir", str(tiny_idx_dir),
-              "--out", str(out), "--device", "cpu", "--quiet")
+    res = run(
+        "train",
+        "--model",
+        "modern",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "8",
+        "--data-dir",
+        str(tiny_idx_dir),
+        "--out",
+        str(out),
+        "--device",
+        "cpu",
+        "--quiet",
+    )
     assert res.returncode == 0, res.stderr
     last = json.loads(res.stdout.strip().splitlines()[-1])
     assert {"test_acc", "epochs", "train_s", "time_to_target_s", "hardware"} <= set(last) and last["epochs"] == 1
@@ -92,9 +106,12 @@ def test_classic_defaults_are_the_full_schedule(monkeypatch):
     cfg, runtime = seen[-1]
     assert (cfg.epochs, cfg.schedule, cfg.model, cfg.distortions) == (20, "paper", "classic", 0)
     assert cfg == classic_default_config() and runtime.progress
-    for argv, want in ((["--optimizer", "sdlm"], sdlm_config()), (["--optimizer", "sdlm", "--distortions"], sdlm_config(distortions=1)),
-                       (["--optimizer", "sdlm", "--distortions", "3", "--mu", "5"], sdlm_config(distortions=3, mu=5.0)),
-                       (["--optimizer", "adam"], classic_config())):
+    for argv, want in (
+        (["--optimizer", "sdlm"], sdlm_config()),
+        (["--optimizer", "sdlm", "--distortions"], sdlm_config(distortions=1)),
+        (["--optimizer", "sdlm", "--distortions", "3", "--mu", "5"], sdlm_config(distortions=3, mu=5.0)),
+        (["--optimizer", "adam"], classic_config()),
+    ):
         with pytest.raises(SystemExit):
             main(["train", "--model", "classic", "--quiet", *argv])
         assert seen[-1][0] == want and not seen[-1][1].progress, argv
@@ -102,8 +119,10 @@ def test_classic_defaults_are_the_full_schedule(monkeypatch):
 
 def test_fast_flag_runs_the_fast_recipe_and_options_override_it(monkeypatch):
     seen = _capture_runs(monkeypatch)
-    for argv in (["train", "--fast", "--device", "cpu"], ["train", "--fast", "--epochs", "5", "--device", "cpu", "--cuda-graph",
-                                                          "--target-acc", "98.5"]):
+    for argv in (
+        ["train", "--fast", "--device", "cpu"],
+        ["train", "--fast", "--epochs", "5", "--device", "cpu", "--cuda-graph", "--target-acc", "98.5"],
+    ):
         with pytest.raises(SystemExit):
             main(argv)
     (fast, fast_runtime), (longer, longer_runtime) = seen
@@ -112,23 +131,26 @@ def test_fast_flag_runs_the_fast_recipe_and_options_override_it(monkeypatch):
     assert longer_runtime.cuda_graph
 
 
-@pytest.mark.parametrize("args,needle", [
-    (["train", "--fast", "--model", "classic"], "--fast is the modern model's recipe"),
-    (["train", "--model", "resnet"], "invalid choice: 'resnet'"),
-    (["train", "--epochs", "0"], "expected a positive integer"),
-    (["train", "--lr", "abc"], "expected a positive number"),
-    (["train", "--data-dir", "/no/such/dir", "--epochs", "1"], "is not a directory"),
-    (["train", "--device", "cuda:0"] if True else [], "cuda"),
-    (["eval", "--checkpoint", "/no/such.pt"], "does not exist"),
-    (["train", "--device", "tpu9"], "unknown device 'tpu9'"),
-    (["train", "--out", "/proc/lenet-run", "--epochs", "1"], "cannot write to /proc/lenet-run"),
-    (["record", "no-such-run"], "unknown book run 'no-such-run'"),
-    (["train", "--optimizer", "sdlm"], "use --model classic"),
-    (["train", "--optimizer", "sgd", "--cuda-graph", "--device", "cpu"], "a CUDA graph needs an optimiser"),
-    (["train", "--target-acc", "150"], "expected an accuracy in (0, 1] or a percentage"),
-    (["train", "--model", "classic", "--distortions", "0"], "expected a positive integer"),
-    (["summary", "--model", "x"], "invalid choice"),
-])
+@pytest.mark.parametrize(
+    "args,needle",
+    [
+        (["train", "--fast", "--model", "classic"], "--fast is the modern model's recipe"),
+        (["train", "--model", "resnet"], "invalid choice: 'resnet'"),
+        (["train", "--epochs", "0"], "expected a positive integer"),
+        (["train", "--lr", "abc"], "expected a positive number"),
+        (["train", "--data-dir", "/no/such/dir", "--epochs", "1"], "is not a directory"),
+        (["train", "--device", "cuda:0"] if True else [], "cuda"),
+        (["eval", "--checkpoint", "/no/such.pt"], "does not exist"),
+        (["train", "--device", "tpu9"], "unknown device 'tpu9'"),
+        (["train", "--out", "/proc/lenet-run", "--epochs", "1"], "cannot write to /proc/lenet-run"),
+        (["record", "no-such-run"], "unknown book run 'no-such-run'"),
+        (["train", "--optimizer", "sdlm"], "use --model classic"),
+        (["train", "--optimizer", "sgd", "--cuda-graph", "--device", "cpu"], "a CUDA graph needs an optimiser"),
+        (["train", "--target-acc", "150"], "expected an accuracy in (0, 1] or a percentage"),
+        (["train", "--model", "classic", "--distortions", "0"], "expected a positive integer"),
+        (["summary", "--model", "x"], "invalid choice"),
+    ],
+)
 def test_bad_input_exits_nonzero_with_one_clear_line(args, needle, capsys):
     import torch
 

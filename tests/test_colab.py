@@ -15,9 +15,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
 from conftest import load_script
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "_config.yml"
@@ -28,8 +27,10 @@ GPU_NOTEBOOKS = ("06_lenet5_1998", "07_modern_lenet5")
 colab = load_script("colab")
 
 each_notebook = pytest.mark.parametrize(
-    "path", NOTEBOOKS or [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks/*.ipynb yet"))],
-    ids=lambda p: p.name if p else "none")
+    "path",
+    NOTEBOOKS or [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks/*.ipynb yet"))],
+    ids=lambda p: p.name if p else "none",
+)
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +66,9 @@ def check_setup_source(source: str, pip_target: str) -> None:
     pip_calls = []  # (call, guarded)
 
     def visit(node, guarded):
-        if isinstance(node, ast.Call) and any(s == "pip" or s.startswith("pip ") or " pip " in f" {s} "
-                                              for s in _strings(node)):
+        if isinstance(node, ast.Call) and any(
+            s == "pip" or s.startswith("pip ") or " pip " in f" {s} " for s in _strings(node)
+        ):
             pip_calls.append((node, guarded))
             return
         if isinstance(node, ast.If) and ast.dump(node.test) == GUARD:
@@ -82,7 +84,7 @@ def check_setup_source(source: str, pip_target: str) -> None:
     assert pip_calls, "the setup cell does not pip install the lenet package"
     targets = []
     for call, guarded in pip_calls:
-        assert guarded, f"pip runs outside `if importlib.util.find_spec(\"lenet\") is None:` (line {call.lineno})"
+        assert guarded, f'pip runs outside `if importlib.util.find_spec("lenet") is None:` (line {call.lineno})'
         strings = _strings(call)
         targets += [s for s in strings if s.startswith("lenet")]
         for s in strings:
@@ -102,9 +104,13 @@ def test_colab_badge(path, repo):
     assert first is not None and nb.cells[0] is first, "the first cell must be the markdown title with the badge"
     targets = [m.group(2) for m in colab.MD_BADGE_RE.finditer(first.source)]
     targets += [m.group(2) for m in colab.HTML_BADGE_RE.finditer(first.source)]
-    expected = f"https://colab.research.google.com/github/{repo.owner}/{repo.repo}/blob/{repo.branch}/notebooks/{path.name}"
+    expected = (
+        f"https://colab.research.google.com/github/{repo.owner}/{repo.repo}/blob/{repo.branch}/notebooks/{path.name}"
+    )
     assert targets, "no Colab badge in the first cell; run: python scripts/colab.py"
-    assert all(t == expected for t in targets), f"badge points at {targets}, expected {expected}; run: python scripts/colab.py"
+    assert all(t == expected for t in targets), (
+        f"badge points at {targets}, expected {expected}; run: python scripts/colab.py"
+    )
 
 
 @each_notebook
@@ -120,7 +126,9 @@ def test_setup_cell(path, repo):
     assert not any(o.get("output_type") == "error" for o in cell.outputs)
     tags = cell.metadata.get("tags", [])
     assert colab.HIDE_TAG in tags and not set(tags) & set(colab.OLD_HIDE_TAGS), (
-        f"the setup cell is tagged {tags}: tag it '{colab.HIDE_TAG}' (the HTML book leaves it out); run: python scripts/colab.py")
+        f"the setup cell is tagged {tags}: tag it '{colab.HIDE_TAG}' (the HTML book leaves it out); "
+        "run: python scripts/colab.py"
+    )
 
 
 def test_colab_script_replaces_the_old_setup_tag(tmp_path, capsys):
@@ -160,8 +168,14 @@ def _run_setup_twice(sources, tmp_path):
                 exec(compile(source, f"<setup cell of {name}>", "exec"), {"__name__": "__main__"})
     """)
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
-    proc = subprocess.run([sys.executable, "-c", script, str(tmp_path / "sources.json")], cwd=tmp_path, env=env,
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [sys.executable, "-c", script, str(tmp_path / "sources.json")],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "", f"the setup cell printed {proc.stdout!r}; it must print nothing when lenet is importable"
 
@@ -209,15 +223,16 @@ def _synthetic_repo(root: Path):
     (root / "_config.yml").write_text(CONFIG_TEXT, encoding="utf-8")
     a = new_notebook()
     a.cells = [
-        new_markdown_cell("# 1. First\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
-                          "(https://colab.research.google.com/github/OWNER/REPO/blob/main/notebooks/01_first.ipynb)\n\nProse é."),
+        new_markdown_cell(
+            "# 1. First\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]"
+            "(https://colab.research.google.com/github/OWNER/REPO/blob/main/notebooks/01_first.ipynb)\n\nProse é."
+        ),
         new_code_cell(WRONG_SETUP, metadata={"tags": ["setup"]}, execution_count=1),
         new_code_cell("print('hi')", execution_count=2, outputs=[new_output("stream", name="stdout", text="hi\n")]),
     ]
     b = new_notebook()
     b.metadata["colab"] = {"provenance": []}
-    b.cells = [new_markdown_cell("# 2. Second\nProse."),
-               new_code_cell("x = 1", execution_count=7)]
+    b.cells = [new_markdown_cell("# 2. Second\nProse."), new_code_cell("x = 1", execution_count=7)]
     nbformat.write(a, root / "notebooks" / "01_first.ipynb")
     nbformat.write(b, root / "notebooks" / "02_second.ipynb")
     return a, b
@@ -240,7 +255,8 @@ def test_colab_script_rewrites_and_checks(tmp_path, capsys):
     new_a = nbformat.read(files[0], as_version=4)
     url = "https://colab.research.google.com/github/acme/lenet-book/blob/main/notebooks/01_first.ipynb"
     assert new_a.cells[0].source == (
-        f"# 1. First\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})\n\nProse é.")
+        f"# 1. First\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url})\n\nProse é."
+    )
     assert new_a.cells[1].source == colab.SETUP_TEMPLATE.format(target="lenet @ git+https://github.com/acme/lenet-book")
     assert [c.id for c in new_a.cells] == [c.id for c in a.cells]
     assert new_a.cells[1].execution_count == 1 and new_a.cells[2].outputs == a.cells[2].outputs
@@ -250,7 +266,8 @@ def test_colab_script_rewrites_and_checks(tmp_path, capsys):
     new_b = nbformat.read(files[1], as_version=4)
     url_b = "https://colab.research.google.com/github/acme/lenet-book/blob/main/notebooks/02_second.ipynb"
     assert new_b.cells[0].source == (
-        f"# 2. Second\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url_b})\n\nProse.")
+        f"# 2. Second\n\n[![Open In Colab](https://colab.research.google.com/assets/colab-badge.svg)]({url_b})\n\nProse."
+    )
     assert new_b.cells[1].metadata["tags"] == ["setup", "remove-cell"] and new_b.cells[2].id == b.cells[1].id
     assert new_a.cells[1].metadata["tags"] == ["setup", "remove-cell"]
     check_setup_source(new_b.cells[1].source, "lenet @ git+https://github.com/acme/lenet-book")
@@ -279,12 +296,15 @@ def test_colab_script_gpu(tmp_path, capsys):
     assert "09_missing" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("config, message", [
-    (None, "_config.yml not found"),
-    ("repository:\n  url: https://gitlab.com/acme/lenet-book\n  branch: main\n", "must be a GitHub repository URL"),
-    ("title: no repository\n", "has no repository.url"),
-    ("repository:\n  url: https://github.com/acme/lenet-book\n", "has no repository.branch"),
-])
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        (None, "_config.yml not found"),
+        ("repository:\n  url: https://gitlab.com/acme/lenet-book\n  branch: main\n", "must be a GitHub repository URL"),
+        ("title: no repository\n", "has no repository.url"),
+        ("repository:\n  url: https://github.com/acme/lenet-book\n", "has no repository.branch"),
+    ],
+)
 def test_colab_script_config_errors(tmp_path, capsys, config, message):
     _synthetic_repo(tmp_path)
     if config is None:

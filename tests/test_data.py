@@ -5,14 +5,21 @@ import os
 import numpy as np
 import pytest
 import torch
+from conftest import write_idx
 
 from lenet import data
 from lenet.data import (
-    DatasetNotFoundError, DeviceLoader, IDXError, Split, load_dataset_dir, make_transform, normalize_paper,
-    pad_to_32, parse_idx, read_idx,
+    DatasetNotFoundError,
+    DeviceLoader,
+    IDXError,
+    Split,
+    load_dataset_dir,
+    make_transform,
+    normalize_paper,
+    pad_to_32,
+    parse_idx,
+    read_idx,
 )
-
-from conftest import write_idx
 
 
 def test_read_idx_round_trip_plain_and_gz(tmp_path):
@@ -263,10 +270,12 @@ def test_transform_pads_with_background_level():
 
 def test_device_loader_seeded_shuffle_and_coverage():
     split = Split(torch.arange(10, dtype=torch.uint8).view(10, 1, 1).expand(10, 28, 28).contiguous(), torch.arange(10))
+
     def order(seed, epoch):
         loader = DeviceLoader(split, 4, shuffle=True, seed=seed)
         loader.set_epoch(epoch)
         return torch.cat([y for _, y in loader]).tolist()
+
     assert order(0, 0) == order(0, 0)
     assert order(0, 0) != order(0, 1)
     assert sorted(order(3, 2)) == list(range(10))

@@ -9,9 +9,8 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
-
 from conftest import load_script
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -31,53 +30,65 @@ def synthetic_notebook():
     nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
     nb.cells = [
         new_markdown_cell("# 2. A synthetic chapter\n\nSome prose."),
-        new_code_cell("from lenet import exercises\nprint('ready')",
-                      outputs=[new_output("stream", name="stdout", text="ready\n")], execution_count=1),
-        new_code_cell("x = 6 * 7\nx", execution_count=2,
-                      outputs=[new_output("execute_result", data={"text/plain": "42"}, execution_count=2)]),
+        new_code_cell(
+            "from lenet import exercises\nprint('ready')",
+            outputs=[new_output("stream", name="stdout", text="ready\n")],
+            execution_count=1,
+        ),
+        new_code_cell(
+            "x = 6 * 7\nx",
+            execution_count=2,
+            outputs=[new_output("execute_result", data={"text/plain": "42"}, execution_count=2)],
+        ),
         new_markdown_cell(
             "## Exercises\n\n"
             "```{exercise} Output size\n:label: ex-size\n\nWrite `my_output_size(n, k, padding, stride)`.\n```\n\n"
             "````{solution} ex-size\n:class: dropdown\n\nCount the positions:\n\n"
             "```python\nSECRET_MD_1 = (n + 2 * padding - k) // stride + 1\n```\n````\n\n"
-            "Then run the checker."),
+            "Then run the checker."
+        ),
         new_code_cell(
             "def my_output_size(n, k, padding=0, stride=1):\n"
-            "    \"\"\"The output length of a convolution.\"\"\"\n"
+            '    """The output length of a convolution."""\n'
             "    ### BEGIN SOLUTION\n"
             "    SECRET_IMPL = (n + 2 * padding - k) // stride + 1\n"
             "    return SECRET_IMPL\n"
             "    ### END SOLUTION\n"
             "\n"
             "exercises.check_output_size(my_output_size)",
-            metadata={"tags": ["solution", "hide-input"]}, execution_count=3,
-            outputs=[new_output("stream", name="stdout", text="PASS output_size: 12 random cases agree with the reference\n")]),
+            metadata={"tags": ["solution", "hide-input"]},
+            execution_count=3,
+            outputs=[
+                new_output("stream", name="stdout", text="PASS output_size: 12 random cases agree with the reference\n")
+            ],
+        ),
         new_markdown_cell(
             "```{exercise} By hand\n:label: ex-hand\n\nWhat is the output size of C3?\n```\n\n"
-            "```{solution} ex-hand\n:class: dropdown\nSECRET_MD_2: 14 - 5 + 1 = 10.\n```"),
+            "```{solution} ex-hand\n:class: dropdown\nSECRET_MD_2: 14 - 5 + 1 = 10.\n```"
+        ),
         new_code_cell(
-            "### BEGIN SOLUTION\n"
-            "SECRET_TOP = 14 - 5 + 1\n"
-            "print('C3 output size:', SECRET_TOP)\n"
-            "### END SOLUTION",
-            metadata={"tags": ["solution", "hide-input"]}, execution_count=4,
-            outputs=[new_output("stream", name="stdout", text="C3 output size: 10\n")]),
+            "### BEGIN SOLUTION\nSECRET_TOP = 14 - 5 + 1\nprint('C3 output size:', SECRET_TOP)\n### END SOLUTION",
+            metadata={"tags": ["solution", "hide-input"]},
+            execution_count=4,
+            outputs=[new_output("stream", name="stdout", text="C3 output size: 10\n")],
+        ),
         new_markdown_cell("```{solution} ex-hand\nSECRET_MD_3\n```"),  # a cell holding only a solution
         # a gated solution, as the book puts a solution's code cell inside its dropdown: written
         # text, then the code cell, then more text and the end, over three cells
         new_markdown_cell(
             "```{exercise} Gated\n:label: ex-gated\n\nPrint the number of C1 maps.\n```\n\n"
-            "```{solution-start} ex-gated\n:class: dropdown\n```\n\nSECRET_MD_4: C1 has six maps."),
+            "```{solution-start} ex-gated\n:class: dropdown\n```\n\nSECRET_MD_4: C1 has six maps."
+        ),
         new_code_cell(
-            "### BEGIN SOLUTION\n"
-            "SECRET_GATED = 6\n"
-            "print('C1 maps:', SECRET_GATED)\n"
-            "### END SOLUTION",
-            metadata={"tags": ["solution"]}, execution_count=5,
-            outputs=[new_output("stream", name="stdout", text="C1 maps: 6\n")]),
+            "### BEGIN SOLUTION\nSECRET_GATED = 6\nprint('C1 maps:', SECRET_GATED)\n### END SOLUTION",
+            metadata={"tags": ["solution"]},
+            execution_count=5,
+            outputs=[new_output("stream", name="stdout", text="C1 maps: 6\n")],
+        ),
         new_markdown_cell("SECRET_MD_5, more of the solution.\n\n```{solution-end}\n```\n\nAfter the gated solution."),
-        new_code_cell("print('the end')", execution_count=6,
-                      outputs=[new_output("stream", name="stdout", text="the end\n")]),
+        new_code_cell(
+            "print('the end')", execution_count=6, outputs=[new_output("stream", name="stdout", text="the end\n")]
+        ),
     ]
     nbformat.validate(nb)
     return nb
@@ -98,8 +109,10 @@ def _execute_all(paths, cwd: Path, timeout: int = 120):
     from nbclient import NotebookClient
 
     nbs = [nbformat.read(p, as_version=4) for p in paths]
-    clients = [NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
-               for nb in nbs]
+    clients = [
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(cwd)}})
+        for nb in nbs
+    ]
 
     async def run():
         await asyncio.gather(*(c.async_execute() for c in clients))
@@ -142,22 +155,19 @@ def test_student_edition_stubs(editions):
     # inside a function: one line, indented like the region, so the function stays valid
     assert impl.source == (
         "def my_output_size(n, k, padding=0, stride=1):\n"
-        "    \"\"\"The output length of a convolution.\"\"\"\n"
-        "    exercises.todo(\"Exercise 2.1 (ex-size)\")\n"
+        '    """The output length of a convolution."""\n'
+        '    exercises.todo("Exercise 2.1 (ex-size)")\n'
         "\n"
-        "exercises.check_output_size(my_output_size)")
+        "exercises.check_output_size(my_output_size)"
+    )
     # at the top level: wrapped, so that running the cell prints instead of raising
     assert top.source == (
-        "try:\n"
-        "    exercises.todo(\"Exercise 2.2 (ex-hand)\")\n"
-        "except NotImplementedError as exc:\n"
-        "    print(exc)")
+        'try:\n    exercises.todo("Exercise 2.2 (ex-hand)")\nexcept NotImplementedError as exc:\n    print(exc)'
+    )
     # the code cell of a gated solution stays, stubbed: the student writes the answer in it
     assert gated.source == (
-        "try:\n"
-        "    exercises.todo(\"Exercise 2.3 (ex-gated)\")\n"
-        "except NotImplementedError as exc:\n"
-        "    print(exc)")
+        'try:\n    exercises.todo("Exercise 2.3 (ex-gated)")\nexcept NotImplementedError as exc:\n    print(exc)'
+    )
     for cell in (impl, top, gated):
         compile(cell.source, "<cell>", "exec")
         assert "hide-input" not in cell.metadata.get("tags", [])
@@ -198,25 +208,39 @@ def test_student_notebook_runs_and_instructor_passes(editions, tmp_path, monkeyp
 # --------------------------------------------------------------------------- the stubs, unit by unit
 
 
-@pytest.mark.parametrize("source, expected", [
-    # a method: plain call, at the method's indentation
-    ("class A:\n    def f(self):\n        ### BEGIN SOLUTION\n        return 1\n        ### END SOLUTION\n",
-     "class A:\n    def f(self):\n        exercises.todo(\"Ex\")\n"),
-    # an if-branch inside a function is still inside the function
-    ("def f(x):\n    if x:\n        ### BEGIN SOLUTION\n        return 1\n        ### END SOLUTION\n    return 0",
-     "def f(x):\n    if x:\n        exercises.todo(\"Ex\")\n    return 0"),
-    # a loop at the top level runs when the cell runs: wrapped, at the loop's indentation
-    ("for i in range(2):\n    ### BEGIN SOLUTION\n    print(i)\n    ### END SOLUTION\nprint('done')",
-     "for i in range(2):\n    try:\n        exercises.todo(\"Ex\")\n    except NotImplementedError as exc:\n"
-     "        print(exc)\nprint('done')"),
-    # IPython magics do not stop the function test
-    ("%matplotlib inline\ndef f():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION\n",
-     "%matplotlib inline\ndef f():\n    exercises.todo(\"Ex\")\n"),
-    # two regions in one cell
-    ("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
-     "def g():\n    ### BEGIN SOLUTION\n    return 2\n    ### END SOLUTION\n",
-     "def f():\n    exercises.todo(\"Ex\")\ndef g():\n    exercises.todo(\"Ex\")\n"),
-])
+@pytest.mark.parametrize(
+    "source, expected",
+    [
+        # a method: plain call, at the method's indentation
+        (
+            "class A:\n    def f(self):\n        ### BEGIN SOLUTION\n        return 1\n        ### END SOLUTION\n",
+            'class A:\n    def f(self):\n        exercises.todo("Ex")\n',
+        ),
+        # an if-branch inside a function is still inside the function
+        (
+            "def f(x):\n    if x:\n        ### BEGIN SOLUTION\n        return 1\n"
+            "        ### END SOLUTION\n    return 0",
+            'def f(x):\n    if x:\n        exercises.todo("Ex")\n    return 0',
+        ),
+        # a loop at the top level runs when the cell runs: wrapped, at the loop's indentation
+        (
+            "for i in range(2):\n    ### BEGIN SOLUTION\n    print(i)\n    ### END SOLUTION\nprint('done')",
+            'for i in range(2):\n    try:\n        exercises.todo("Ex")\n    except NotImplementedError as exc:\n'
+            "        print(exc)\nprint('done')",
+        ),
+        # IPython magics do not stop the function test
+        (
+            "%matplotlib inline\ndef f():\n    ### BEGIN SOLUTION\n    pass\n    ### END SOLUTION\n",
+            '%matplotlib inline\ndef f():\n    exercises.todo("Ex")\n',
+        ),
+        # two regions in one cell
+        (
+            "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n"
+            "def g():\n    ### BEGIN SOLUTION\n    return 2\n    ### END SOLUTION\n",
+            'def f():\n    exercises.todo("Ex")\ndef g():\n    exercises.todo("Ex")\n',
+        ),
+    ],
+)
 def test_stub_code(source, expected):
     new, n, _ = me.stub_code(source, "Ex", "nb, cell 1")
     assert new == expected
@@ -225,23 +249,31 @@ def test_stub_code(source, expected):
 
 def test_import_inserted_when_missing():
     nb = new_notebook()
-    nb.cells = [new_code_cell("import torch"),
-                new_code_cell("def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\nexercises.check_accuracy(f)",
-                              metadata={"tags": ["solution"]}),
-                new_code_cell("def g():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n",
-                              metadata={"tags": ["solution"]})]
+    nb.cells = [
+        new_code_cell("import torch"),
+        new_code_cell(
+            "def f():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\nexercises.check_accuracy(f)",
+            metadata={"tags": ["solution"]},
+        ),
+        new_code_cell(
+            "def g():\n    ### BEGIN SOLUTION\n    return 1\n    ### END SOLUTION\n", metadata={"tags": ["solution"]}
+        ),
+    ]
     student = me.make_student(nb, "03_x.ipynb", me.Report())
     assert student.cells[1].source.startswith("from lenet import exercises\ndef f():\n")
     assert "import" not in student.cells[2].source  # imported earlier in the notebook
     assert nb.cells[1].source.startswith("def f():")  # the input is not modified
 
 
-@pytest.mark.parametrize("markdown, message", [
-    ("```{exercise-start}\n:label: ex-g\n```\nDo it.\n```{exercise-end}\n```", "a gated {exercise-start}"),
-    (":::{exercise} E\n:label: ex-c\nDo.\n:::", "a ::: fence around {exercise}"),
-    ("~~~{solution} ex-c\nSECRET\n~~~", "a ~~~ fence around {solution}"),
-    ("```{exercise} E\n---\nlabel: ex-y\n---\nDo.\n```", "a '---' options block"),
-])
+@pytest.mark.parametrize(
+    "markdown, message",
+    [
+        ("```{exercise-start}\n:label: ex-g\n```\nDo it.\n```{exercise-end}\n```", "a gated {exercise-start}"),
+        (":::{exercise} E\n:label: ex-c\nDo.\n:::", "a ::: fence around {exercise}"),
+        ("~~~{solution} ex-c\nSECRET\n~~~", "a ~~~ fence around {solution}"),
+        ("```{exercise} E\n---\nlabel: ex-y\n---\nDo.\n```", "a '---' options block"),
+    ],
+)
 def test_forms_the_book_does_not_use_fail_loudly(markdown, message):
     nb = new_notebook()
     nb.cells = [new_markdown_cell("# 4. X"), new_markdown_cell(markdown)]
@@ -251,18 +283,27 @@ def test_forms_the_book_does_not_use_fail_loudly(markdown, message):
     assert "is not a form the book uses" in str(info.value)
 
 
-@pytest.mark.parametrize("cells, message", [
-    (["Before.\n\n```{solution-start} ex-g\n:class: dropdown\n```\nSECRET text"],
-     "has no ```{solution-end} block before the end of the notebook"),
-    (["Text.\n\n```{solution-end}\n```"], "a {solution-end} with no {solution-start} before it"),
-    (["```{solution-start} ex-g\n```\n\n```{solution-start} ex-h\n```"], "a {solution-start} inside the gated solution"),
-    (["````{exercise} E\n:label: ex-e\n\n```{solution-start} ex-e\n```\n````"], "inside another directive"),
-    (["```{solution-start} ex-g\n```", "print('SECRET')", "```{solution-end}\n```"], "must be tagged 'solution'"),
-])
+@pytest.mark.parametrize(
+    "cells, message",
+    [
+        (
+            ["Before.\n\n```{solution-start} ex-g\n:class: dropdown\n```\nSECRET text"],
+            "has no ```{solution-end} block before the end of the notebook",
+        ),
+        (["Text.\n\n```{solution-end}\n```"], "a {solution-end} with no {solution-start} before it"),
+        (
+            ["```{solution-start} ex-g\n```\n\n```{solution-start} ex-h\n```"],
+            "a {solution-start} inside the gated solution",
+        ),
+        (["````{exercise} E\n:label: ex-e\n\n```{solution-start} ex-e\n```\n````"], "inside another directive"),
+        (["```{solution-start} ex-g\n```", "print('SECRET')", "```{solution-end}\n```"], "must be tagged 'solution'"),
+    ],
+)
 def test_malformed_gated_solutions_fail_clearly(cells, message):
     nb = new_notebook()
-    nb.cells = [new_markdown_cell("# 4. X")] + [new_code_cell(c) if c.startswith("print") else new_markdown_cell(c)
-                                               for c in cells]
+    nb.cells = [new_markdown_cell("# 4. X")] + [
+        new_code_cell(c) if c.startswith("print") else new_markdown_cell(c) for c in cells
+    ]
     with pytest.raises(me.EditionError) as info:
         me.make_student(nb, "04_x.ipynb", me.Report())
     assert "04_x.ipynb" in str(info.value) and message in str(info.value), str(info.value)
@@ -270,10 +311,12 @@ def test_malformed_gated_solutions_fail_clearly(cells, message):
 
 def test_gated_solution_keeps_what_follows_its_end():
     nb = new_notebook()
-    nb.cells = [new_markdown_cell("```{exercise} E\n:label: ex-e\nDo.\n```\n\n```{solution-start} ex-e\n```\nSECRET"),
-                new_markdown_cell("SECRET too"),
-                new_markdown_cell("SECRET\n```{solution-end}\n```\nKept."),
-                new_markdown_cell("Also kept.")]
+    nb.cells = [
+        new_markdown_cell("```{exercise} E\n:label: ex-e\nDo.\n```\n\n```{solution-start} ex-e\n```\nSECRET"),
+        new_markdown_cell("SECRET too"),
+        new_markdown_cell("SECRET\n```{solution-end}\n```\nKept."),
+        new_markdown_cell("Also kept."),
+    ]
     student = me.make_student(nb, "04_x.ipynb", me.Report())
     assert [c.source for c in student.cells] == ["```{exercise} E\n:label: ex-e\nDo.\n```", "Kept.", "Also kept."]
 
@@ -281,15 +324,21 @@ def test_gated_solution_keeps_what_follows_its_end():
 # --------------------------------------------------------------------------- malformed markers
 
 
-@pytest.mark.parametrize("source, message", [
-    ("def f():\n    ### BEGIN SOLUTION\n    return 1\n", "has no matching '### END SOLUTION'"),
-    ("### BEGIN SOLUTION\nx = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n", "nested"),
-    ("x = 1\n### END SOLUTION\n", "has no '### BEGIN SOLUTION' before it"),
-])
+@pytest.mark.parametrize(
+    "source, message",
+    [
+        ("def f():\n    ### BEGIN SOLUTION\n    return 1\n", "has no matching '### END SOLUTION'"),
+        ("### BEGIN SOLUTION\nx = 1\n### BEGIN SOLUTION\ny = 2\n### END SOLUTION\n", "nested"),
+        ("x = 1\n### END SOLUTION\n", "has no '### BEGIN SOLUTION' before it"),
+    ],
+)
 def test_malformed_markers_fail_clearly(tmp_path, capsys, source, message):
     nb = new_notebook()
-    nb.cells = [new_markdown_cell("# 5. Broken"), new_code_cell("print(1)"),
-                new_code_cell(source, metadata={"tags": ["solution"]})]
+    nb.cells = [
+        new_markdown_cell("# 5. Broken"),
+        new_code_cell("print(1)"),
+        new_code_cell(source, metadata={"tags": ["solution"]}),
+    ]
     path = tmp_path / "05_broken.ipynb"
     nbformat.write(nb, path)
     out = tmp_path / "editions"
@@ -322,8 +371,11 @@ def real_editions(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS or [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks/*.ipynb yet"))],
-                         ids=lambda p: p.name if p else "none")
+@pytest.mark.parametrize(
+    "path",
+    NOTEBOOKS or [pytest.param(None, marks=pytest.mark.skip(reason="no notebooks/*.ipynb yet"))],
+    ids=lambda p: p.name if p else "none",
+)
 def test_real_notebook_editions(real_editions, path):
     assert (real_editions / "instructor" / path.name).read_bytes() == path.read_bytes()
     student = nbformat.read(real_editions / "student" / path.name, as_version=4)
@@ -344,7 +396,8 @@ def test_real_notebook_editions(real_editions, path):
         if "solution" in cell.metadata.get("tags", []) and cell.cell_type == "code":
             assert "### BEGIN SOLUTION" in cell.source, (
                 f"cell {index + 1} is tagged 'solution' but has no '### BEGIN SOLUTION' region: "
-                "its answer would stay in the student edition")
+                "its answer would stay in the student edition"
+            )
 
 
 # --------------------------------------------------------------------------- the book's own student edition
@@ -363,9 +416,14 @@ def test_the_books_student_edition_runs_top_to_bottom_and_waits_for_every_answer
         executed += _execute_all([path], out / "student", timeout=600)
     for path, nb in zip(students, executed):
         text = _text(nb)
-        checks = sum(len(re.findall(r"^\s*(?:if )?exercises\.check_\w+\(", c.source, re.M))
-                     for c in nb.cells if c.cell_type == "code")
+        checks = sum(
+            len(re.findall(r"^\s*(?:if )?exercises\.check_\w+\(", c.source, re.M))
+            for c in nb.cells
+            if c.cell_type == "code"
+        )
         assert text.count("NOT DONE YET") >= checks, f"{path.name}: {checks} checkers, output:\n{text[-2000:]}"
-        assert "PASS " not in text and "Traceback" not in text, f"{path.name}: a checker passed on a stub, or a traceback"
+        assert "PASS " not in text and "Traceback" not in text, (
+            f"{path.name}: a checker passed on a stub, or a traceback"
+        )
         stubs = sum(c.source.count("exercises.todo(") for c in nb.cells if c.cell_type == "code")
         assert stubs >= checks, path.name

@@ -20,7 +20,9 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a C
 def test_replayed_graph_trains_like_eager_steps():
     device = torch.device("cuda")
     gen = torch.Generator().manual_seed(0)
-    batches = [(torch.randn(64, 1, 28, 28, generator=gen), torch.randint(0, 10, (64,), generator=gen)) for _ in range(10)]
+    batches = [
+        (torch.randn(64, 1, 28, 28, generator=gen), torch.randint(0, 10, (64,), generator=gen)) for _ in range(10)
+    ]
     models = []
     for graph in (False, True):
         torch.manual_seed(0)
@@ -48,19 +50,30 @@ def test_sdlm_as_a_cuda_graph_trains_like_the_eager_step(mnist, distortions):
         train_loader, test_loader = make_loaders(cfg, mnist[0], mnist[1].subset(1000), "cuda", drop_last=True)
         torch.manual_seed(cfg.seed)
         model = LeNet5Classic().cuda()
-        history = fit(model, train_loader, test_loader, cfg, Runtime(device="cuda", progress=False, cuda_graph=graph),
-                      stop_after=2)
+        history = fit(
+            model,
+            train_loader,
+            test_loader,
+            cfg,
+            Runtime(device="cuda", progress=False, cuda_graph=graph),
+            stop_after=2,
+        )
         runs.append(history)
     eager, replayed = runs
     assert replayed.step_losses[:20] == pytest.approx(eager.step_losses[:20], rel=1e-3)
-    assert [e["train_loss"] for e in replayed.epochs] == pytest.approx([e["train_loss"] for e in eager.epochs], rel=2e-2)
+    assert [e["train_loss"] for e in replayed.epochs] == pytest.approx(
+        [e["train_loss"] for e in eager.epochs], rel=2e-2
+    )
     assert abs(replayed.test_acc - eager.test_acc) <= 0.02 and replayed.test_acc > 0.15  # chance is 0.10
 
 
 def test_gpu_recipe_trains(mnist):
     train_split, test_split = mnist
     cfg = fast_config()
-    _, hist = train(cfg, Runtime(device="cuda", progress=False, **gpu_settings("cuda", cfg, compile=True)),
-                    data=(train_split, test_split))
+    _, hist = train(
+        cfg,
+        Runtime(device="cuda", progress=False, **gpu_settings("cuda", cfg, compile=True)),
+        data=(train_split, test_split),
+    )
     assert hist.test_acc > 0.985
     assert hist.epochs[-1]["train_samples"] == (len(train_split) // cfg.batch_size) * cfg.batch_size

@@ -9,7 +9,6 @@ from lenet.kernels import KERNELS, apply_kernel, conv2d_loops, conv2d_unfold, co
 from lenet.pooling import ScaledTanh, Subsampling, pool2d_loops, pool2d_vectorized, subsampling_loops
 from lenet.rbf import DIGIT_BITMAPS, RBFOutput, map_loss
 
-
 # ---------------------------------------------------------------- convolution
 
 
@@ -19,14 +18,18 @@ def test_conv_loops_and_unfold_equal_conv2d():
     k = torch.randn(3, 3, generator=g, dtype=torch.float64)
     ref = F.conv2d(x[None, None], k[None, None])[0, 0]
     assert torch.allclose(conv2d_loops(x, k), ref)
-    assert torch.allclose(conv2d_loops(x, k, padding=1, stride=2), F.conv2d(x[None, None], k[None, None], padding=1, stride=2)[0, 0])
+    assert torch.allclose(
+        conv2d_loops(x, k, padding=1, stride=2), F.conv2d(x[None, None], k[None, None], padding=1, stride=2)[0, 0]
+    )
     xb = torch.randn(2, 3, 10, 10, generator=g)
     w = torch.randn(4, 3, 5, 5, generator=g)
     b = torch.randn(4, generator=g)
     assert torch.allclose(conv2d_unfold(xb, w, b, padding=2), F.conv2d(xb, w, b, padding=2), atol=1e-5)
 
 
-@pytest.mark.parametrize("n,k,p,s,want", [(32, 5, 0, 1, 28), (28, 5, 2, 1, 28), (14, 5, 0, 1, 10), (28, 2, 0, 2, 14), (7, 3, 1, 2, 4)])
+@pytest.mark.parametrize(
+    "n,k,p,s,want", [(32, 5, 0, 1, 28), (28, 5, 2, 1, 28), (14, 5, 0, 1, 10), (28, 2, 0, 2, 14), (7, 3, 1, 2, 4)]
+)
 def test_output_size(n, k, p, s, want):
     assert conv_output_size(n, k, p, s) == want
 
@@ -105,9 +108,11 @@ def test_table_one_of_the_paper():
 
 def test_groups_contiguous_and_not():
     groups = dict(C3_GROUPS)
+
     def contiguous(maps):  # contiguous on a ring of 6
         s = set(maps)
         return any(s == {(start + d) % 6 for d in range(len(s))} for start in range(6))
+
     assert all(contiguous(C3_TABLE[j]) and len(C3_TABLE[j]) == 3 for j in groups["3 contiguous S2 maps"])
     assert all(contiguous(C3_TABLE[j]) and len(C3_TABLE[j]) == 4 for j in groups["4 contiguous S2 maps"])
     assert all(not contiguous(C3_TABLE[j]) and len(C3_TABLE[j]) == 4 for j in groups["4 non-contiguous S2 maps"])
@@ -159,7 +164,12 @@ def test_bitmaps():
 def test_rbf_is_squared_euclidean_distance():
     layer = RBFOutput()
     x = torch.randn(4, 84)
-    want = torch.stack([torch.stack([sum((x[n, j] - layer.centres[i, j]) ** 2 for j in range(84)) for i in range(10)]) for n in range(4)])
+    want = torch.stack(
+        [
+            torch.stack([sum((x[n, j] - layer.centres[i, j]) ** 2 for j in range(84)) for i in range(10)])
+            for n in range(4)
+        ]
+    )
     assert torch.allclose(layer(x), want, atol=1e-4)
     assert torch.allclose(layer(DIGIT_BITMAPS.reshape(10, 84))[torch.arange(10), torch.arange(10)], torch.zeros(10))
     assert sum(p.numel() for p in layer.parameters()) == 0
@@ -169,8 +179,10 @@ def test_map_loss_against_hand_computation():
     y = torch.tensor([[1.0, 2.0, 3.0], [0.5, 0.1, 4.0]])
     t = torch.tensor([0, 1])
     j = 0.1
-    hand = [1.0 + math.log(math.exp(-j) + math.exp(-1) + math.exp(-2) + math.exp(-3)),
-            0.1 + math.log(math.exp(-j) + math.exp(-0.5) + math.exp(-0.1) + math.exp(-4))]
+    hand = [
+        1.0 + math.log(math.exp(-j) + math.exp(-1) + math.exp(-2) + math.exp(-3)),
+        0.1 + math.log(math.exp(-j) + math.exp(-0.5) + math.exp(-0.1) + math.exp(-4)),
+    ]
     assert torch.allclose(map_loss(y, t, j, reduction="none"), torch.tensor(hand))
     assert math.isclose(map_loss(y, t, j).item(), sum(hand) / 2, rel_tol=1e-6)
     # huge penalties do not overflow
@@ -197,7 +209,7 @@ def test_stripe_orientation_of_simple_kernels():
     horizontal[2] = 1
     vertical[:, 2] = 1
     for i in range(5):
-        slash[4 - i, i] = 1                                 # "/": bottom left to top right
+        slash[4 - i, i] = 1  # "/": bottom left to top right
     assert stripe_orientation(horizontal) == pytest.approx((0.0, 1.0))
     assert stripe_orientation(vertical) == pytest.approx((90.0, 1.0))
     assert stripe_orientation(slash) == pytest.approx((45.0, 1.0))

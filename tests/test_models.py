@@ -1,8 +1,8 @@
 import pytest
 import torch
 import torch.nn.functional as F
-
 from conftest import load_script
+
 from lenet.c3 import c3_loop
 from lenet.models import LeNet5Classic, LeNet5Modern, count_parameters, get_model
 from lenet.pooling import ScaledTanh, subsampling_loops
@@ -10,8 +10,13 @@ from lenet.rbf import DIGIT_BITMAPS
 from lenet.summary import format_table, layer_table, totals
 
 PAPER = {  # LeCun et al. 1998, Sec. II.B: (trainable parameters, connections)
-    "C1": (156, 122_304), "S2": (12, 5_880), "C3": (1_516, 151_600), "S4": (32, 2_000),
-    "C5": (48_120, 48_120), "F6": (10_164, 10_164), "output": (0, 840),
+    "C1": (156, 122_304),
+    "S2": (12, 5_880),
+    "C3": (1_516, 151_600),
+    "S4": (32, 2_000),
+    "C5": (48_120, 48_120),
+    "F6": (10_164, 10_164),
+    "output": (0, 840),
 }
 
 
@@ -24,8 +29,15 @@ def test_classic_counts_equal_the_paper():
 
 def test_classic_shapes_through_every_layer():
     shapes = {r.name: r.output_shape for r in layer_table(LeNet5Classic())}
-    assert shapes == {"C1": (6, 28, 28), "S2": (6, 14, 14), "C3": (16, 10, 10), "S4": (16, 5, 5),
-                      "C5": (120, 1, 1), "F6": (84,), "output": (10,)}
+    assert shapes == {
+        "C1": (6, 28, 28),
+        "S2": (6, 14, 14),
+        "C3": (16, 10, 10),
+        "S4": (16, 5, 5),
+        "C5": (120, 1, 1),
+        "F6": (84,),
+        "output": (10,),
+    }
 
 
 def test_modern_is_the_tutorials_model():
@@ -35,8 +47,17 @@ def test_modern_is_the_tutorials_model():
     assert rows["conv1"].output_shape == (6, 28, 28) and rows["conv2"].output_shape == (16, 10, 10)
     assert rows["conv2"].parameters == 2_416 and rows["fc3"].output_shape == (10,)
     assert list(model.state_dict()) == [
-        "conv1.weight", "conv1.bias", "conv2.weight", "conv2.bias", "fc1.weight", "fc1.bias",
-        "fc2.weight", "fc2.bias", "fc3.weight", "fc3.bias"]
+        "conv1.weight",
+        "conv1.bias",
+        "conv2.weight",
+        "conv2.bias",
+        "fc1.weight",
+        "fc1.bias",
+        "fc2.weight",
+        "fc2.bias",
+        "fc3.weight",
+        "fc3.bias",
+    ]
     assert "60,000" not in format_table(layer_table(model)) and "61,706" in format_table(layer_table(model))
 
 
@@ -133,8 +154,15 @@ def test_modern_forward_layers_against_the_tutorials_class():
         pool2 = src.pool2(torch.relu(src.conv2(pool1)))
         fc1 = torch.relu(src.fc1(pool2.view(-1, 400)))
         fc2 = torch.relu(src.fc2(fc1))
-        want = {"conv1": src.conv1(x), "pool1": pool1, "conv2": src.conv2(pool1), "pool2": pool2, "fc1": fc1, "fc2": fc2,
-                "fc3": src.fc3(fc2)}
+        want = {
+            "conv1": src.conv1(x),
+            "pool1": pool1,
+            "conv2": src.conv2(pool1),
+            "pool2": pool2,
+            "fc1": fc1,
+            "fc2": fc2,
+            "fc3": src.fc3(fc2),
+        }
     assert list(got) == list(want)
     for name in want:
         assert torch.allclose(got[name], want[name], atol=1e-6), name

@@ -15,7 +15,6 @@ import re
 
 import nbformat
 import pytest
-
 from conftest import ROOT
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -37,11 +36,11 @@ BLOCK = re.compile(r"^(?P<fence>`{3,}|:{3,}|~{3,})[ \t]*\{(?:exercise|solution)\
 GATED_START = re.compile(r"^`{3,}[ \t]*\{solution-start\}", re.M)
 GATED_END = re.compile(r"^(?P<fence>`{3,})[ \t]*\{solution-end\}.*?^(?P=fence)[ \t]*$", re.S | re.M)
 STRIP = [
-    re.compile(r"\{glue:text\}`[^`]*`"),     # pasted values
-    re.compile(r"\{[a-z:]+\}`[^`]*`"),       # other roles (cite, ref, term, doc)
-    re.compile(r"\$\$.*?\$\$", re.S),        # display maths
-    re.compile(r"\$[^$]*\$"),                # inline maths
-    re.compile(r"`[^`]*`"),                  # code
+    re.compile(r"\{glue:text\}`[^`]*`"),  # pasted values
+    re.compile(r"\{[a-z:]+\}`[^`]*`"),  # other roles (cite, ref, term, doc)
+    re.compile(r"\$\$.*?\$\$", re.S),  # display maths
+    re.compile(r"\$[^$]*\$"),  # inline maths
+    re.compile(r"`[^`]*`"),  # code
     re.compile(r"^(`{3,}|~{3,}).*?^\1", re.S | re.M),  # code blocks
 ]
 PERCENT = re.compile(r"(?<![\w.])(\d+(?:[.,]\d+)?)\s?%")
@@ -68,24 +67,28 @@ def test_no_answer_outside_the_exercise_and_solution_blocks(path):
     tail = cells[start].source.split("## Exercises", 1)[1]
     assert not tail.strip(), f"{path.name}: text after the '## Exercises' heading in its cell: {tail.strip()[:80]!r}"
     gated = False
-    for i, cell in enumerate(cells[start + 1:], start + 1):
+    for i, cell in enumerate(cells[start + 1 :], start + 1):
         if cell.cell_type == "markdown":
             text = cell.source
             if gated:  # inside a gated solution: everything up to its {solution-end} is the solution
                 end = GATED_END.search(text)
                 if end is None:
                     continue
-                text, gated = text[end.end():], False
+                text, gated = text[end.end() :], False
             begin = GATED_START.search(text)
             if begin is not None:
-                text, gated = text[:begin.start()], True
+                text, gated = text[: begin.start()], True
             rest = BLOCK.sub("", text).strip()
-            assert not rest, (f"{path.name}, cell {i}: text outside an exercise or solution block, which the "
-                              f"student edition would keep: {rest[:100]!r}")
+            assert not rest, (
+                f"{path.name}, cell {i}: text outside an exercise or solution block, which the "
+                f"student edition would keep: {rest[:100]!r}"
+            )
         else:
             tags = cell.metadata.get("tags", [])
             bookkeeping = "remove-cell" in tags and "glue" in cell.source  # the chapter's glued times, last
-            assert "solution" in tags or bookkeeping, f"{path.name}, cell {i}: a code cell among the exercises that is not a solution"
+            assert "solution" in tags or bookkeeping, (
+                f"{path.name}, cell {i}: a code cell among the exercises that is not a solution"
+            )
 
 
 @pytest.mark.parametrize("path", TRAINING_CHAPTERS, ids=lambda p: p.stem)
@@ -95,11 +98,17 @@ def test_no_measured_number_is_typed_into_the_training_chapters(path):
         if cell.cell_type != "markdown":
             continue
         text = _prose(cell.source)
-        found += [(i, m.group(0)) for m in PERCENT.finditer(text) if m.group(0).replace(" ", "") not in PUBLISHED.keys() | ROUND]
+        found += [
+            (i, m.group(0))
+            for m in PERCENT.finditer(text)
+            if m.group(0).replace(" ", "") not in PUBLISHED.keys() | ROUND
+        ]
         found += [(i, m.group(0)) for m in DURATION.finditer(text)]
         found += [(i, m.group(0)) for m in TIMES.finditer(text)]
-    assert not found, (f"{path.name}: measured numbers typed into the prose (glue them from a cell or a record, "
-                       f"or cite a published figure): {found}")
+    assert not found, (
+        f"{path.name}: measured numbers typed into the prose (glue them from a cell or a record, "
+        f"or cite a published figure): {found}"
+    )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
@@ -108,7 +117,8 @@ def test_exercises_are_referred_to_by_label(path):
         if cell.cell_type == "markdown":
             text = BLOCK.sub("", cell.source)
             assert not EXERCISE_NUMBER.search(text), (
-                f"{path.name}, cell {i}: {EXERCISE_NUMBER.search(text).group(0)!r} typed; use {{ref}}`label`")
+                f"{path.name}, cell {i}: {EXERCISE_NUMBER.search(text).group(0)!r} typed; use {{ref}}`label`"
+            )
 
 
 def test_the_rules_catch_what_they_are_for():

@@ -16,8 +16,8 @@ from dataclasses import replace
 
 import pytest
 import torch
-
 from conftest import ROOT
+
 from lenet import records
 from lenet.cli import main
 from lenet.inference import predict
@@ -32,23 +32,44 @@ BY_NAME = {r.name: r for r in STORED}
 #: where it took at most FIRST_EPOCH_S to record (the per-pattern SDLM passes take minutes; the
 #: replay of their first 200 steps covers them).
 FIRST_EPOCH_S = 60.0
-FIRST_SEEDS = [r for r in STORED if r.seed == min(s.seed for s in STORED if s.run == r.run)
-               and r.history[0]["train_s"] <= FIRST_EPOCH_S]
+FIRST_SEEDS = [
+    r
+    for r in STORED
+    if r.seed == min(s.seed for s in STORED if s.run == r.run) and r.history[0]["train_s"] <= FIRST_EPOCH_S
+]
 
 
 def _history(accs=(0.95, 0.97), train_s=12.5):
     h = History(hardware="cpu", train_s=train_s, fit_s=train_s + 1, step_losses=[2.3, 2.1, 1.9])
     for e, a in enumerate(accs):
-        h.epochs.append({"epoch": e + 1, "lr": 1e-3, "train_loss": 1.0 / (e + 1), "train_acc": a - 0.01, "train_samples": 100,
-                         "test_loss": 0.5 / (e + 1), "test_acc": a, "train_s": train_s * (e + 1) / len(accs), "elapsed_s": 1.0})
+        h.epochs.append(
+            {
+                "epoch": e + 1,
+                "lr": 1e-3,
+                "train_loss": 1.0 / (e + 1),
+                "train_acc": a - 0.01,
+                "train_samples": 100,
+                "test_loss": 0.5 / (e + 1),
+                "test_acc": a,
+                "train_s": train_s * (e + 1) / len(accs),
+                "elapsed_s": 1.0,
+            }
+        )
     return h
 
 
 def _record(name="run-a", **kw):
     from lenet.models import LeNet5Modern
 
-    rec = make_record(name, LeNet5Modern(), TrainConfig(epochs=2, target_acc=0.99), _history(), run_s=20.0,
-                      train_set=(0.1, 0.97), run="run")
+    rec = make_record(
+        name,
+        LeNet5Modern(),
+        TrainConfig(epochs=2, target_acc=0.99),
+        _history(),
+        run_s=20.0,
+        train_set=(0.1, 0.97),
+        run="run",
+    )
     for k, v in kw.items():
         setattr(rec, k, v)
     rec.validate()
@@ -81,8 +102,9 @@ def test_code_hash_ignores_docstrings_and_comments(tmp_path, monkeypatch):
     monkeypatch.setattr(records, "__file__", str(fake / "records.py"))
     base = records.code_hash()
     text = (fake / "train.py").read_text()
-    (fake / "train.py").write_text(text.replace('"""Training and evaluation', '"""Reworded: training and evaluation', 1)
-                                   + "\n# a comment\n")
+    (fake / "train.py").write_text(
+        text.replace('"""Training and evaluation', '"""Reworded: training and evaluation', 1) + "\n# a comment\n"
+    )
     assert records.code_hash() == base
     (fake / "train.py").write_text(text.replace("REPLAY_STEPS = 200", "REPLAY_STEPS = 201"))
     assert records.code_hash() != base
@@ -100,15 +122,18 @@ def test_save_load_roundtrip_and_listing(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["run-a.json", "run-b.json"]  # no temporary file left
 
 
-@pytest.mark.parametrize("kw, match", [
-    ({"name": "Bad Name"}, "record name"),
-    ({"name": "../escape"}, "record name"),
-    ({"final": {"test_acc": 99.0, "train_s": 1.0}}, "fraction"),
-    ({"final": {"test_acc": 0.9, "train_s": float("nan")}}, "train_s"),
-    ({"parameters": -1}, "parameters"),
-    ({"history": []}, "history is empty"),
-    ({"machine": {"device": "tpu"}}, "machine.device"),
-])
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        ({"name": "Bad Name"}, "record name"),
+        ({"name": "../escape"}, "record name"),
+        ({"final": {"test_acc": 99.0, "train_s": 1.0}}, "fraction"),
+        ({"final": {"test_acc": 0.9, "train_s": float("nan")}}, "train_s"),
+        ({"parameters": -1}, "parameters"),
+        ({"history": []}, "history is empty"),
+        ({"machine": {"device": "tpu"}}, "machine.device"),
+    ],
+)
 def test_record_validation_names_the_field(kw, match):
     with pytest.raises(records.RecordError, match=match):
         _record(**kw)
@@ -138,8 +163,16 @@ def test_records_of_the_first_format_are_read():
     old = json.loads((RESULTS / "classic-1998-s0.json").read_text())
     assert old["format"] == records.RECORD_FORMAT_V1 and "device" in old["config"]
     rec = records.Record.from_dict(old)
-    assert rec.format == records.RECORD_FORMAT and rec.run_s == old["wall_s"] and rec.final["fit_s"] == old["final"]["total_s"]
-    assert rec.hardware == old["machine"]["name"] and rec.runtime == {"amp": False, "compile": False, "cuda_graph": False}
+    assert (
+        rec.format == records.RECORD_FORMAT
+        and rec.run_s == old["wall_s"]
+        and rec.final["fit_s"] == old["final"]["total_s"]
+    )
+    assert rec.hardware == old["machine"]["name"] and rec.runtime == {
+        "amp": False,
+        "compile": False,
+        "cuda_graph": False,
+    }
     assert rec.train_config().target_acc == pytest.approx(TARGET_ACC) and "device" not in rec.config
 
 
@@ -179,7 +212,9 @@ def test_every_book_run_is_recorded_with_its_current_recipe():
             assert name in BY_NAME, f"no record {name}: run `python -m lenet record {run.name}`"
             rec = BY_NAME[name]
             want = run.make(seed)
-            assert rec.train_config() == want, f"{name} was made with another recipe: re-run `python -m lenet record {run.name}`"
+            assert rec.train_config() == want, (
+                f"{name} was made with another recipe: re-run `python -m lenet record {run.name}`"
+            )
             assert (rec.run, rec.chapter, rec.title) == (run.name, run.chapter, run.title)
             assert (rec.checkpoint is not None) == (seed in run.checkpoint_seeds)
             assert rec.epochs == want.epochs and rec.final["train_set_acc"] is not None
@@ -197,9 +232,12 @@ def test_record_replays(rec, mnist):
     cmp = compare(rec, replay(rec, mnist, steps=len(rec.step_losses)))
     assert cmp.ok, cmp.message
     if not cmp.exact:
-        warnings.warn(cmp.message)
+        warnings.warn(cmp.message, stacklevel=1)
     if rec.code_hash != records.code_hash():
-        warnings.warn(f"{rec.name} was made by training code {rec.code_hash}, this is {records.code_hash()}; it still replays")
+        warnings.warn(
+            f"{rec.name} was made by training code {rec.code_hash}, this is {records.code_hash()}; it still replays",
+            stacklevel=1,
+        )
 
 
 @pytest.mark.slow

@@ -8,15 +8,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+import torch
 
-from lenet import draw, records, report  # noqa: E402
-from lenet.models import LeNet5Classic, LeNet5Modern  # noqa: E402
-from lenet.rbf import DIGIT_BITMAPS  # noqa: E402
-from lenet.recording import make_record  # noqa: E402
-from lenet.train import History, TrainConfig  # noqa: E402
+from lenet import draw, report
+from lenet.models import LeNet5Classic, LeNet5Modern
+from lenet.rbf import DIGIT_BITMAPS
+from lenet.recording import make_record
+from lenet.train import History, TrainConfig
 
 
 @pytest.fixture(autouse=True)
@@ -28,8 +28,17 @@ def _close_figures():
 def _history(accs=(0.95, 0.97, 0.98), train_s=12.5, hardware="cpu"):
     h = History(hardware=hardware)
     for e, a in enumerate(accs):
-        h.epochs.append({"epoch": e + 1, "lr": 1e-3, "train_loss": 1.0 / (e + 1), "train_acc": a - 0.01,
-                         "test_loss": 0.5 / (e + 1), "test_acc": a, "train_s": train_s * (e + 1) / len(accs)})
+        h.epochs.append(
+            {
+                "epoch": e + 1,
+                "lr": 1e-3,
+                "train_loss": 1.0 / (e + 1),
+                "train_acc": a - 0.01,
+                "test_loss": 0.5 / (e + 1),
+                "test_acc": a,
+                "train_s": train_s * (e + 1) / len(accs),
+            }
+        )
     h.train_s = train_s
     return h
 
@@ -68,18 +77,33 @@ def test_bitmap_distances_are_four_times_hamming():
 def _record(name, run, error, model="modern", parameters=61_706, train_s=10.0, seed=0):
     h = History(hardware="cpu", train_s=train_s, fit_s=train_s, step_losses=[1.0])
     for e, acc in enumerate((0.9, 1 - error)):
-        h.epochs.append({"epoch": e + 1, "lr": 1e-3, "train_loss": 0.5, "train_acc": 0.9, "train_samples": 100,
-                         "test_loss": 0.1, "test_acc": acc, "train_s": train_s * (e + 1) / 2, "elapsed_s": 1.0})
+        h.epochs.append(
+            {
+                "epoch": e + 1,
+                "lr": 1e-3,
+                "train_loss": 0.5,
+                "train_acc": 0.9,
+                "train_samples": 100,
+                "test_loss": 0.1,
+                "test_acc": acc,
+                "train_s": train_s * (e + 1) / 2,
+                "elapsed_s": 1.0,
+            }
+        )
     net = LeNet5Modern() if model == "modern" else LeNet5Classic()
-    rec = make_record(name, net, TrainConfig(model=model, epochs=2, seed=seed), h, run_s=train_s, run=run,
-                      title=run.upper())
+    rec = make_record(
+        name, net, TrainConfig(model=model, epochs=2, seed=seed), h, run_s=train_s, run=run, title=run.upper()
+    )
     assert rec.parameters == parameters
     return rec
 
 
 def test_runs_and_ablation_tables():
-    recs = [_record("a-s0", "a", 0.0100), _record("a-s1", "a", 0.0120, seed=1),
-            _record("b-s0", "b", 0.0150, model="classic", parameters=60_000, train_s=20.0)]
+    recs = [
+        _record("a-s0", "a", 0.0100),
+        _record("a-s1", "a", 0.0120, seed=1),
+        _record("b-s0", "b", 0.0150, model="classic", parameters=60_000, train_s=20.0),
+    ]
     lines = report.runs_table(recs).splitlines()
     assert lines[0].startswith("| run | model | parameters | seeds | test error") and len(lines) == 4
     assert "| A | modern | 61,706 | 2 | 1.10% &plusmn; 0.14 (1.00-1.20) | 2 |" in lines[2]
@@ -87,10 +111,14 @@ def test_runs_and_ablation_tables():
     rows = report.ablation_rows([("b", "1998"), ("a", "+ all")], recs)
     assert rows[0]["change"] is None and rows[1]["change"] == pytest.approx(0.011 - 0.015)
     assert rows[1]["per_epoch_s"] == pytest.approx(5.0)
-    assert rows[1]["se"] == pytest.approx(math.sqrt(0.0 / 1 + 0.0014142135 ** 2 / 2), rel=1e-4)
+    assert rows[1]["se"] == pytest.approx(math.sqrt(0.0 / 1 + 0.0014142135**2 / 2), rel=1e-4)
     assert rows[1]["beyond noise"] == "yes" and rows[0]["beyond noise"] == "-"
     table = report.ablation_table(rows).splitlines()
-    assert table[2].startswith("| 1998 | 60,000 | 1.50% | - |") and "| -0.40 |" in table[3] and table[3].endswith("| yes |")
+    assert (
+        table[2].startswith("| 1998 | 60,000 | 1.50% | - |")
+        and "| -0.40 |" in table[3]
+        and table[3].endswith("| yes |")
+    )
     with pytest.raises(ValueError, match="python -m lenet record c"):
         report.ablation_rows([("c", "missing")], recs)
 
@@ -100,11 +128,14 @@ def test_figures_build():
     assert len(report.plot_bitmaps().axes) == 10
     assert len(report.plot_history({"a": h, "b": _history((0.9, 0.95))}, reference_error=0.0095).axes) == 2
     fig = report.plot_history(h, reference_error=report.PAPER_TEST_ERROR)
-    assert len(fig.axes[1].lines) == 3                  # training and test error, and the 0.95% line
+    assert len(fig.axes[1].lines) == 3  # training and test error, and the 0.95% line
     cm = report.confusion_matrix(torch.arange(10), torch.arange(10))
-    assert len(report.plot_confusion_matrix(cm).axes) == 2    # the matrix and its colour bar
+    assert len(report.plot_confusion_matrix(cm).axes) == 2  # the matrix and its colour bar
     imgs = torch.randint(0, 255, (5, 28, 28), dtype=torch.uint8)
-    assert len(report.plot_misclassified(imgs, torch.tensor([0, 1, 2, 3, 4]), torch.tensor([0, 2, 2, 0, 4]), ncols=8).axes) == 2
+    assert (
+        len(report.plot_misclassified(imgs, torch.tensor([0, 1, 2, 3, 4]), torch.tensor([0, 2, 2, 0, 4]), ncols=8).axes)
+        == 2
+    )
     assert len(report.plot_predictions(imgs, [1, 2, 3, 4, 5], ncols=5).axes) == 5
     assert len(report.plot_f6_states(imgs[:3], torch.randn(3, 84), torch.rand(3, 10)).axes) == 9
     assert len(report.plot_map_loss().axes) == 2
@@ -134,7 +165,9 @@ SEVEN = """
 
 def _centre_of_mass(img):
     x = img.double()
-    ys, xs = torch.meshgrid(torch.arange(28.0, dtype=torch.float64), torch.arange(28.0, dtype=torch.float64), indexing="ij")
+    ys, xs = torch.meshgrid(
+        torch.arange(28.0, dtype=torch.float64), torch.arange(28.0, dtype=torch.float64), indexing="ij"
+    )
     return float((x * ys).sum() / x.sum()), float((x * xs).sum() / x.sum())
 
 
@@ -157,23 +190,23 @@ def test_to_mnist_like_mnist():
     rows = torch.nonzero(img.sum(1) > 0).view(-1)
     cols = torch.nonzero(img.sum(0) > 0).view(-1)
     height, width = int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
-    assert 20 <= max(height, width) <= 24                      # the 20x20 box plus the blur
+    assert 20 <= max(height, width) <= 24  # the 20x20 box plus the blur
 
 
 def test_to_mnist_centres_and_keeps_aspect():
     canvas = torch.zeros(40, 40)
-    canvas[2:30, 30:33] = 1.0                                  # a tall thin stroke in the top-right corner
+    canvas[2:30, 30:33] = 1.0  # a tall thin stroke in the top-right corner
     img = draw.to_mnist(canvas)
     cy, cx = _centre_of_mass(img)
     assert abs(cy - 13.5) <= 1.0 and abs(cx - 13.5) <= 1.0
     cols = torch.nonzero(img.sum(0) > 20).view(-1)
     rows = torch.nonzero(img.sum(1) > 20).view(-1)
-    assert len(rows) >= 18 and len(cols) <= 6                  # still a tall, narrow "1"
+    assert len(rows) >= 18 and len(cols) <= 6  # still a tall, narrow "1"
 
 
 def test_to_mnist_thickens_thin_strokes():
     thin = torch.zeros(28, 28)
-    thin[4:24, 14] = 1.0                                       # one pixel wide
+    thin[4:24, 14] = 1.0  # one pixel wide
     assert draw.stroke_width(thin) == 1.0
     img = draw.to_mnist(thin)
     widths = (img[8:20] > 127).sum(1)
@@ -199,7 +232,7 @@ def test_classify_drawing_modern_and_classic():
     with torch.no_grad():
         for p in model.parameters():
             p.zero_()
-        model.fc3.bias[3] = 5.0                                # every input reads as 3
+        model.fc3.bias[3] = 5.0  # every input reads as 3
     pred = draw.classify_drawing(model, SEVEN)
     assert pred.digit == 3 and tuple(pred.scores.shape) == (10,)
     assert math.isclose(float(pred.probabilities.sum()), 1.0, rel_tol=1e-5)
@@ -207,9 +240,9 @@ def test_classify_drawing_modern_and_classic():
 
     classic = LeNet5Classic()
     pred = draw.classify_drawing(classic, SEVEN)
-    assert pred.digit == int(pred.scores.argmin())             # the smallest penalty wins
+    assert pred.digit == int(pred.scores.argmin())  # the smallest penalty wins
     assert torch.allclose(pred.probabilities, torch.softmax(-pred.scores, 0))
-    assert classic.training                                    # the mode is restored
+    assert classic.training  # the mode is restored
 
 
 def test_count_operators_counts_a_training_step():
@@ -233,7 +266,7 @@ def test_plot_squash_draws_f_and_its_second_derivative():
     _, f2 = (torch.as_tensor(v, dtype=torch.float64) for v in f2_line.get_data())
     assert torch.allclose(f, 1.7159 * torch.tanh(2 * a / 3))
     h = float(a[1] - a[0])
-    second = (f[2:] - 2 * f[1:-1] + f[:-2]) / h ** 2          # the central difference
+    second = (f[2:] - 2 * f[1:-1] + f[:-2]) / h**2  # the central difference
     assert torch.allclose(f2[1:-1], second, atol=1e-3)
-    at = lambda v: float(f2[(a - v).abs().argmin()])  # noqa: E731
-    assert at(1.0) < 0 < at(-1.0)                               # concave where f > 0
+    at = lambda v: float(f2[(a - v).abs().argmin()])
+    assert at(1.0) < 0 < at(-1.0)  # concave where f > 0

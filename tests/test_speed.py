@@ -4,10 +4,10 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
 
-from lenet import records, speed  # noqa: E402
+from lenet import records, speed
 
 
 def test_process_parts_and_their_figure_come_from_the_benchmark_run():
@@ -16,8 +16,10 @@ def test_process_parts_and_their_figure_come_from_the_benchmark_run():
     runs = bench["process"]["fast"]["per_seed"]
     assert set(parts) <= set(speed.PROCESS_PARTS) and min(r["train_s"] for r in runs) <= parts["train_s"]
     assert sum(parts.values()) == pytest.approx(bench["process"]["fast"]["median_s"], rel=0.1)
-    assert all(r["startup_s"] > 0 and sum(r[k] for k in parts) == pytest.approx(r.get("process_s", r.get("wall_s")))
-               for r in runs)  # each process's parts add up to it
+    assert all(
+        r["startup_s"] > 0 and sum(r[k] for k in parts) == pytest.approx(r.get("process_s", r.get("wall_s")))
+        for r in runs
+    )  # each process's parts add up to it
     fig = speed.plot_process_times(bench)
     ax = fig.axes[0]
     assert len(ax.patches) == 1 + len(parts)  # the source's bar, then one per part of the fast one

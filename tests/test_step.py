@@ -28,7 +28,9 @@ def test_static_buffer_step_is_the_plain_step():
     """With the same optimizer, the graph-ready step (static buffers, no zeroing inside) and the
     plain step give the same weights after a run of batches, the learning rate changing each step."""
     gen = torch.Generator().manual_seed(0)
-    batches = [(torch.randn(32, 1, 28, 28, generator=gen), torch.randint(0, 10, (32,), generator=gen)) for _ in range(12)]
+    batches = [
+        (torch.randn(32, 1, 28, 28, generator=gen), torch.randint(0, 10, (32,), generator=gen)) for _ in range(12)
+    ]
     cfg = TrainConfig(lr=3e-3, schedule="onecycle", epochs=1, channels_last=True)
     runs = []
     for graph in (False, True):
@@ -68,8 +70,9 @@ def _sdlm_run(mnist, graph: bool, distortions: int = 0):
     train_loader, test_loader = make_loaders(cfg, mnist[0], mnist[1].subset(300), "cpu", drop_last=True)
     torch.manual_seed(cfg.seed)
     model = LeNet5Classic()
-    history = fit(model, train_loader, test_loader, cfg, Runtime(device="cpu", progress=False, cuda_graph=graph),
-                  stop_after=2)
+    history = fit(
+        model, train_loader, test_loader, cfg, Runtime(device="cpu", progress=False, cuda_graph=graph), stop_after=2
+    )
     return model, history
 
 
@@ -82,7 +85,8 @@ def test_sdlm_fixed_buffer_step_equals_the_eager_step_bit_for_bit(mnist, distort
     (eager, h_eager), (fixed, h_fixed) = (_sdlm_run(mnist, graph, distortions) for graph in (False, True))
     assert h_eager.step_losses == h_fixed.step_losses and len(h_eager.step_losses) == 2 * 1024 * (1 + distortions) // 32
     assert [e["lr"] for e in h_eager.epochs] == [5e-4, 5e-4] and h_eager.epochs == [
-        {**e, "train_s": a["train_s"], "elapsed_s": a["elapsed_s"]} for e, a in zip(h_fixed.epochs, h_eager.epochs)]
+        {**e, "train_s": a["train_s"], "elapsed_s": a["elapsed_s"]} for e, a in zip(h_fixed.epochs, h_eager.epochs)
+    ]
     for a, b in zip(eager.parameters(), fixed.parameters()):
         assert torch.equal(a, b)
 
@@ -123,13 +127,16 @@ def test_distorted_batches_need_no_test_on_the_device(mnist):
     idx = order[:32]
     for i, pattern in enumerate(idx.tolist()):
         image, copy = pattern % n, pattern // n
-        want = x_all[image] if copy == 0 else distort(x_all[image:image + 1], loader.params[image:image + 1])[0]
+        want = x_all[image] if copy == 0 else distort(x_all[image : image + 1], loader.params[image : image + 1])[0]
         assert torch.equal(batch[i], want)
 
 
 def test_graph_step_drops_the_partial_batch_and_rejects_other_shapes(mnist):
-    _, hist = train(TrainConfig(epochs=1, batch_size=128), Runtime(device="cpu", progress=False, cuda_graph=True),
-                    data=_data(mnist, 1000))
+    _, hist = train(
+        TrainConfig(epochs=1, batch_size=128),
+        Runtime(device="cpu", progress=False, cuda_graph=True),
+        data=_data(mnist, 1000),
+    )
     assert hist.epochs[0]["train_samples"] == 7 * 128  # of 1000: the last 104 do not fill a batch
     model = get_model("modern")
     opt, _ = configure_optimizer(model, TrainConfig(), 1, graph=True)

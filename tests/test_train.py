@@ -13,8 +13,16 @@ from lenet.models import LeNet5Classic, LeNet5Modern
 from lenet.recipes import TARGET_ACC, classic_config, fast_config, source_config
 from lenet.recording import PREFIX_RTOL, compare, record_run, replay
 from lenet.train import (
-    PAPER_LR_MULTIPLIERS, REPLAY_STEPS, History, Runtime, TrainConfig, configure_optimizer, eval_loader, fit,
-    make_loaders, train,
+    PAPER_LR_MULTIPLIERS,
+    REPLAY_STEPS,
+    History,
+    Runtime,
+    TrainConfig,
+    configure_optimizer,
+    eval_loader,
+    fit,
+    make_loaders,
+    train,
 )
 
 CPU = Runtime(device="cpu", progress=False)
@@ -57,7 +65,7 @@ def test_fit_reports_what_a_plain_loop_measures(mnist):
     transform = make_transform("unit")
     losses, loss_sum, correct = [], 0.0, 0
     for b in range(10):
-        idx = order[b * 64:(b + 1) * 64]
+        idx = order[b * 64 : (b + 1) * 64]
         x, y = transform(data[0].images[idx]), data[0].labels[idx]
         out = ref(x)
         loss = torch.nn.functional.cross_entropy(out, y)
@@ -156,7 +164,11 @@ def test_optimisers_and_schedules_of_the_tutorial_and_paper():
     adam, _ = configure_optimizer(model, TrainConfig(optimizer="adam"), 10)
     sgd, none = configure_optimizer(model, TrainConfig(optimizer="sgd"), 10)
     assert isinstance(adam, torch.optim.Adam) and adam.param_groups[0]["lr"] == 1e-3 and none is None
-    assert isinstance(sgd, torch.optim.SGD) and sgd.param_groups[0]["lr"] == 0.01 and sgd.param_groups[0]["momentum"] == 0.9
+    assert (
+        isinstance(sgd, torch.optim.SGD)
+        and sgd.param_groups[0]["lr"] == 0.01
+        and sgd.param_groups[0]["momentum"] == 0.9
+    )
     opt, sched = configure_optimizer(model, TrainConfig(optimizer="adam", lr=5e-4, schedule="paper", epochs=20), 10)
     lrs = []
     for _ in range(20 * 10):  # stepped after every batch, 10 batches an epoch
@@ -165,7 +177,7 @@ def test_optimisers_and_schedules_of_the_tutorial_and_paper():
         sched.step()
     # the paper: 0.0005 (2 passes), 0.0002 (3), 0.0001 (3), 0.00005 (4), then 0.00001
     assert lrs[::10][:13] == pytest.approx([5e-4] * 2 + [2e-4] * 3 + [1e-4] * 3 + [5e-5] * 4 + [1e-5])
-    assert all(len(set(lrs[e * 10:(e + 1) * 10])) == 1 for e in range(20))   # constant within each epoch
+    assert all(len(set(lrs[e * 10 : (e + 1) * 10])) == 1 for e in range(20))  # constant within each epoch
     assert len(PAPER_LR_MULTIPLIERS) == 13
     opt, sched = configure_optimizer(model, TrainConfig(lr=0.01, schedule="onecycle", epochs=2), 50)
     seen = []
@@ -192,9 +204,14 @@ def test_fast_recipe_is_the_one_chosen_on_the_validation_split():
     assert chosen == record["chosen"] and record["seeds"] >= 10
     fast = fast_config()
     assert (chosen["epochs"], chosen["batch_size"], chosen["lr"], tuple(chosen["betas"])) == (
-        fast.epochs, fast.batch_size, fast.lr, fast.betas)
+        fast.epochs,
+        fast.batch_size,
+        fast.lr,
+        fast.betas,
+    )
     assert [tuple(c[:3]) + (tuple(c[3]),) for c in chooser.CANDIDATES] == [
-        (r["epochs"], r["batch_size"], r["lr"], tuple(r["betas"])) for r in record["candidates"]]
+        (r["epochs"], r["batch_size"], r["lr"], tuple(r["betas"])) for r in record["candidates"]
+    ]
 
 
 def test_stop_rules_give_exact_prefixes_of_the_full_run(mnist):
@@ -218,7 +235,9 @@ def test_history_times_add_up(mnist):
     _, h = train(TrainConfig(epochs=2, batch_size=200), CPU, data=_slice(mnist, 1000, 300))
     assert 0 < h.setup_s and 0 < h.train_s and 0 < h.eval_s
     assert h.setup_s + h.train_s + h.eval_s <= h.fit_s
-    assert History.from_dict({"device": "cpu", "wall_s": 1.5, "total_s": 2.0}) == History(hardware="cpu", train_s=1.5, fit_s=2.0)
+    assert History.from_dict({"device": "cpu", "wall_s": 1.5, "total_s": 2.0}) == History(
+        hardware="cpu", train_s=1.5, fit_s=2.0
+    )
 
 
 def test_test_subset_applies_to_the_test_set_only(mnist, tmp_path, capsys):
@@ -242,7 +261,13 @@ def test_test_subset_applies_to_the_test_set_only(mnist, tmp_path, capsys):
 def test_classic_recipe_is_the_full_schedule():
     cfg = classic_config()
     assert (cfg.model, cfg.epochs, cfg.batch_size, cfg.optimizer, cfg.lr, cfg.schedule) == (
-        "classic", 20, 32, "adam", 1e-3, "paper")
+        "classic",
+        20,
+        32,
+        "adam",
+        1e-3,
+        "paper",
+    )
     with pytest.raises(ValueError, match="epochs must be a positive integer"):
         classic_config(epochs=0)
 
@@ -257,6 +282,9 @@ def test_retain_freed_memory_applies_where_there_is_glibc():
 
 def test_a_split_of_any_size_trains():
     rng = torch.Generator().manual_seed(0)
-    split = Split(torch.randint(0, 256, (50, 28, 28), dtype=torch.uint8, generator=rng), torch.randint(0, 10, (50,), generator=rng))
+    split = Split(
+        torch.randint(0, 256, (50, 28, 28), dtype=torch.uint8, generator=rng),
+        torch.randint(0, 10, (50,), generator=rng),
+    )
     _, hist = train(TrainConfig(epochs=1, batch_size=16), CPU, data=(split, split))
     assert hist.epochs[0]["train_samples"] == 50

@@ -13,18 +13,18 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
 
-from lenet import viz  # noqa: E402
-from lenet.c3 import C3_GROUPS, C3_TABLE  # noqa: E402
-from lenet.kernels import KERNELS, apply_kernel  # noqa: E402
-from lenet.models import LeNet5Classic, LeNet5Modern  # noqa: E402
-from lenet.pooling import ScaledTanh  # noqa: E402
-from lenet.summary import layer_table  # noqa: E402
+from lenet import viz
+from lenet.c3 import C3_GROUPS, C3_TABLE
+from lenet.kernels import KERNELS, apply_kernel
+from lenet.models import LeNet5Classic, LeNet5Modern
+from lenet.pooling import ScaledTanh
+from lenet.summary import layer_table
 
 
 @pytest.fixture(autouse=True)
@@ -48,8 +48,7 @@ def image():
 
 def test_import_is_light():
     """The widgets load in the browser; importing them brings neither ipywidgets nor pyplot."""
-    code = ("import sys, lenet.widgets; "
-            "print(int('ipywidgets' in sys.modules), int('matplotlib.pyplot' in sys.modules))")
+    code = "import sys, lenet.widgets; print(int('ipywidgets' in sys.modules), int('matplotlib.pyplot' in sys.modules))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["0", "0"]
 
@@ -116,8 +115,14 @@ def test_plot_feature_maps_one_panel_per_map():
     assert fig.axes[5].get_title() == "map 5"
 
 
-@pytest.mark.parametrize("mode,expected", [("max", ["5", "6", "6", "4"]), ("avg", ["2.50", "2.75", "3.50", "2"]),
-                                           ("sum", ["10.50", "11.50", "14.50", "8.50"])])
+@pytest.mark.parametrize(
+    "mode,expected",
+    [
+        ("max", ["5", "6", "6", "4"]),
+        ("avg", ["2.50", "2.75", "3.50", "2"]),
+        ("sum", ["10.50", "11.50", "14.50", "8.50"]),
+    ],
+)
 def test_pooling_grid_values(mode, expected):
     x = torch.tensor([[0.0, 1, 2, 3], [4, 5, 6, 0], [1, 2, 3, 4], [5, 6, 0, 1]])
     fig = viz.pooling_grid(x, 2, mode, coefficient=1.0, bias=0.5)
@@ -182,7 +187,7 @@ def test_kernel_explorer_follows_its_controls(image):
         assert torch.allclose(ex.filtered, apply_kernel(image, KERNELS[name], clip=True))
     ex.custom = [0, 0, 0, 0, 0, 1.0, 0, 0, 0]
     ex.kernel = widgets.CUSTOM
-    assert torch.equal(ex.filtered[:, :-1], image[:, 1:])      # a 1 right of centre reads the right neighbour
+    assert torch.equal(ex.filtered[:, :-1], image[:, 1:])  # a 1 right of centre reads the right neighbour
     ex.clip = False
     ex.custom = [0, 0, 0, 0, 2.0, 0, 0, 0, 0]
     assert torch.allclose(ex.filtered, 2 * image)
@@ -198,7 +203,7 @@ def test_kernel_explorer_asymmetric_kernels(image):
     ex = widgets.kernel_explorer(image, kernels={"sobel": sobel, "shift": shift}, initial="sobel", clip=False)
     assert torch.allclose(ex.filtered, apply_kernel(image, sobel))
     assert not torch.allclose(ex.filtered, apply_kernel(image, sobel.T))
-    assert ex.custom == sobel.flatten().tolist()               # the grid starts from the chosen 3x3 kernel
+    assert ex.custom == sobel.flatten().tolist()  # the grid starts from the chosen 3x3 kernel
     ex.kernel = "shift"
     assert torch.allclose(ex.filtered, apply_kernel(image, shift))
     assert not torch.allclose(ex.filtered, apply_kernel(image, shift.flip(0, 1)))
@@ -208,7 +213,7 @@ def test_kernel_explorer_asymmetric_kernels(image):
 def test_widgets_display_deterministically(image):
     ex = widgets.kernel_explorer(image, initial="sharpen")
     bundle = ex._repr_mimebundle_()
-    bundle = bundle[0] if isinstance(bundle, tuple) else bundle   # (data, metadata) in ipywidgets 8
+    bundle = bundle[0] if isinstance(bundle, tuple) else bundle  # (data, metadata) in ipywidgets 8
     assert bundle["text/plain"] == "KernelExplorer(kernel='sharpen', image=24x20)"
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert "export default { render }" in ex._esm and "function applyKernel" in ex._esm
@@ -249,7 +254,7 @@ def test_input_affine_is_lenet_data_normalisation(normalization, pad):
     images = torch.randint(0, 256, (3, 28, 28), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
     want = make_transform(normalization, pad=pad)(images)
     got = torch.full(want.shape, shift)
-    got[:, :, width: width + 28, width: width + 28] = images.float()[:, None] * scale + shift
+    got[:, :, width : width + 28, width : width + 28] = images.float()[:, None] * scale + shift
     assert width == (2 if pad else 0) and torch.allclose(got, want, atol=1e-5)
 
 
@@ -264,11 +269,20 @@ def test_book_pages_run_the_current_front_end():
     spec = importlib.util.spec_from_file_location("_book_ext_live_widgets", path)
     ext = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(ext)
-    state = {"state": {
-        "a": {"model_name": "AnyModel", "state": {"_anywidget_id": "lenet.widgets.PoolingExplorer", "_esm": "old", "mode": "max"}},
-        "b": {"model_name": "AnyModel", "state": {"_anywidget_id": "lenet.widgets.DigitPad", "_esm": "old </script>"}},
-        "c": {"model_name": "AnyModel", "state": {"_anywidget_id": "other.Widget", "_esm": "theirs"}},
-        "d": {"model_name": "LayoutModel", "state": {"width": None}}}}
+    state = {
+        "state": {
+            "a": {
+                "model_name": "AnyModel",
+                "state": {"_anywidget_id": "lenet.widgets.PoolingExplorer", "_esm": "old", "mode": "max"},
+            },
+            "b": {
+                "model_name": "AnyModel",
+                "state": {"_anywidget_id": "lenet.widgets.DigitPad", "_esm": "old </script>"},
+            },
+            "c": {"model_name": "AnyModel", "state": {"_anywidget_id": "other.Widget", "_esm": "theirs"}},
+            "d": {"model_name": "LayoutModel", "state": {"width": None}},
+        }
+    }
     body = ext.refresh_state(json.dumps(state), widgets.module_source)
     assert "</script>" not in body
     new = json.loads(body)["state"]

@@ -59,8 +59,11 @@ def refresh(app, pagename, templatename, context, doctree):
         try:
             from lenet.widgets import module_source
         except ImportError as exc:
-            logger.warning(f"cannot import lenet.widgets ({exc}): page {pagename!r} keeps the widgets' saved "
-                           "JavaScript", type="live_widgets", location=pagename)
+            logger.warning(
+                f"cannot import lenet.widgets ({exc}): page {pagename!r} keeps the widgets' saved JavaScript",
+                type="live_widgets",
+                location=pagename,
+            )
             return
         body = refresh_state(attributes["body"], module_source)
         if body is not attributes["body"]:
@@ -98,7 +101,9 @@ def outdated(app, env, added, changed, removed):
 
 
 def merge(app, env, docnames, other):
-    env.__dict__.setdefault("lenet_widget_pages", set()).update(getattr(other, "lenet_widget_pages", set()) & set(docnames))
+    env.__dict__.setdefault("lenet_widget_pages", set()).update(
+        getattr(other, "lenet_widget_pages", set()) & set(docnames)
+    )
 
 
 def setup(app):

@@ -54,7 +54,7 @@ def _unbundled_widget_modules(body: str) -> set:
     modules = set()
     for model in state.values():
         for key in ("model_module", "view_module"):
-            module = (model.get(key) or (model.get("state") or {}).get("_" + key))
+            module = model.get(key) or (model.get("state") or {}).get("_" + key)
             if module and module not in BUNDLED_WIDGET_MODULES:
                 modules.add(module)
     return modules
@@ -78,8 +78,12 @@ class LocalImages(SphinxTransform):
             if COLAB_BADGE_RE.match(uri):
                 image["uri"] = LOCAL_COLAB_BADGE
             elif REMOTE_RE.match(uri):
-                logger.warning(f"image from outside the book: {uri!r}; save it under book/ and link the copy",
-                               type="offline", subtype="image", location=image)
+                logger.warning(
+                    f"image from outside the book: {uri!r}; save it under book/ and link the copy",
+                    type="offline",
+                    subtype="image",
+                    location=image,
+                )
 
 
 def strip_and_check(app, pagename, templatename, context, doctree):
@@ -101,19 +105,32 @@ def strip_and_check(app, pagename, templatename, context, doctree):
             src = getattr(js, "filename", None) or ""
             if js.attributes.get("type") == WIDGET_STATE:
                 for module in sorted(_unbundled_widget_modules(body)):
-                    logger.warning(f"page {pagename!r} uses the widget module {module!r}, which the vendored "
-                                   "assets do not hold (it would be fetched from a CDN); "
-                                   "use core ipywidgets or anywidget", type="offline", subtype="widget", location=pagename)
+                    logger.warning(
+                        f"page {pagename!r} uses the widget module {module!r}, which the vendored "
+                        "assets do not hold (it would be fetched from a CDN); "
+                        "use core ipywidgets or anywidget",
+                        type="offline",
+                        subtype="widget",
+                        location=pagename,
+                    )
                 continue
             if REMOTE_RE.match(src) or (not src and CDN_RE.search(body)):
-                logger.warning(f"page {pagename!r} would load a script from outside the book: "
-                               f"{src or body[:120]!r}; vendor it under book/_static/vendor/",
-                               type="offline", subtype="cdn", location=pagename)
+                logger.warning(
+                    f"page {pagename!r} would load a script from outside the book: "
+                    f"{src or body[:120]!r}; vendor it under book/_static/vendor/",
+                    type="offline",
+                    subtype="cdn",
+                    location=pagename,
+                )
     for css in context.get("css_files") or []:
         href = getattr(css, "filename", None) or ""
         if REMOTE_RE.match(href):
-            logger.warning(f"page {pagename!r} would load a style sheet from outside the book: {href!r}",
-                           type="offline", subtype="cdn", location=pagename)
+            logger.warning(
+                f"page {pagename!r} would load a style sheet from outside the book: {href!r}",
+                type="offline",
+                subtype="cdn",
+                location=pagename,
+            )
 
 
 def setup(app):
