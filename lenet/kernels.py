@@ -5,7 +5,9 @@ Deep-learning "convolution" is cross-correlation: the kernel is not flipped,
 .. math::  y[i, j] = b + \\sum_{u=0}^{k-1} \\sum_{v=0}^{k-1} w[u, v]\\, x[i s + u, j s + v]
 
 (LeCun et al. 1998, Sec. II.A describe C1 as units that share this weight set over all
-positions). The kernels are those of the source tutorial's figure (identity, edge detection,
+positions). :func:`conv2d_loops` computes it by its definition, :func:`conv2d_unfold` as one matrix
+product (im2col), and :func:`convolve2d_loops` the convolution of mathematics, which flips the
+kernel. The kernels are those of the source tutorial's figure (identity, edge detection,
 sharpen, box blur, Gaussian blur approximation), with the values of the standard table of image
 kernels. Output size for input n, kernel k, padding p, stride s, dilation d:
 floor((n + 2p - d(k - 1) - 1) / s) + 1.
@@ -14,7 +16,7 @@ floor((n + 2p - d(k - 1) - 1) / s) + 1.
 from __future__ import annotations
 
 import math
-from typing import Dict, Tuple, Union
+from typing import Dict, Optional, Tuple, Union
 
 import matplotlib.image as mpimg
 import numpy as np
@@ -80,11 +82,16 @@ def conv_output_size(n: int, k: int, padding: int = 0, stride: int = 1, dilation
     Chapters: 1, 2, 3.
     """
     if min(n, k, stride, dilation) < 1 or padding < 0:
-        raise ValueError(f"need n, k, stride, dilation >= 1 and padding >= 0; got n={n}, k={k}, "
-                         f"padding={padding}, stride={stride}, dilation={dilation}")
+        raise ValueError(
+            f"need n, k, stride, dilation >= 1 and padding >= 0; got n={n}, k={k}, "
+            f"padding={padding}, stride={stride}, dilation={dilation}"
+        )
     out = (n + 2 * padding - dilation * (k - 1) - 1) // stride + 1
     if out < 1:
-        raise ValueError(f"a kernel of {k} (dilation {dilation}) does not fit in {n} + 2 x {padding} padding")
+        raise ValueError(
+            f"a kernel of size {k} (dilation {dilation}) does not fit in an input of size {n} with "
+            f"{padding} padding on each side: use a larger input, a smaller kernel or more padding"
+        )
     return out
 
 
@@ -92,53 +99,118 @@ def _as_tensor(x: ArrayLike) -> torch.Tensor:
     return x if isinstance(x, torch.Tensor) else torch.as_tensor(np.asarray(x))
 
 
-def conv2d_loops(image: ArrayLike, kernel: ArrayLike, bias: float = 0.0, stride: int = 1, padding: int = 0) -> torch.Tensor:
-    """Single-channel 2-D cross-correlation with four nested loops: the definition, made runnable.
+def _check_steps(stride: int, padding: int) -> None:
+    if stride < 1 or padding < 0:
+        raise ValueError(f"stride must be at least 1 and padding at least 0; got stride={stride}, padding={padding}")
 
-    ``image`` is (H, W), ``kernel`` is (k, k). Zero padding of ``padding`` pixels on every side.
 
-    Chapters: 2.
-    """
+def _image_and_kernel(
+    image: ArrayLike, kernel: ArrayLike, stride: int, padding: int
+) -> Tuple[torch.Tensor, torch.Tensor]:
+    """``image`` and ``kernel`` as float64 tensors, once checked for the loops."""
     x, w = _as_tensor(image).double(), _as_tensor(kernel).double()
-    if x.ndim != 2 or w.ndim != 2:
-        raise ValueError(f"conv2d_loops expects a 2-D image and a 2-D kernel, got {tuple(x.shape)} and {tuple(w.shape)}")
-    if padding:
-        x = F.pad(x, (padding,) * 4)
-    kh, kw = w.shape
-    oh = conv_output_size(x.shape[0], kh, 0, stride)
-    ow = conv_output_size(x.shape[1], kw, 0, stride)
-    out = torch.zeros(oh, ow, dtype=torch.float64)
-    for i in range(oh):
-        for j in range(ow):
-            acc = 0.0
-            for u in range(kh):
-                for v in range(kw):
-                    acc += float(w[u, v]) * float(x[i * stride + u, j * stride + v])
-            out[i, j] = acc + bias
-    return out
+    if x.ndim != 2 or w.ndim != 2 or w.shape[0] != w.shape[1]:
+        raise ValueError(
+            f"the loops expect a 2-D image (H, W) and a square 2-D kernel (k, k), got "
+            f"{tuple(x.shape)} and {tuple(w.shape)}; for a batch of maps use conv2d_unfold"
+        )
+    _check_steps(stride, padding)
+    return x, w
 
 
-def conv2d_unfold(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor = None, stride: int = 1, padding: int = 0) -> torch.Tensor:
-    """Batched multi-channel convolution as one matrix product (im2col).
+def _check_batch(
+    x: torch.Tensor, weight: torch.Tensor, bias: Optional[torch.Tensor], stride: int, padding: int
+) -> None:
+    """Raise a ValueError unless conv2d_unfold can take these shapes."""
+    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1] or weight.shape[2] != weight.shape[3]:
+        raise ValueError(
+            f"conv2d_unfold expects x (N, C, H, W) and weight (O, C, k, k) with the same C and a square "
+            f"kernel; got {tuple(x.shape)} and {tuple(weight.shape)} (add batch and channel axes "
+            f"with x[None, None] for a single image)"
+        )
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(
+            f"bias must have one value per output map, shape ({weight.shape[0]},); got {tuple(bias.shape)}"
+        )
+    _check_steps(stride, padding)
 
-    ``x`` (N, C, H, W), ``weight`` (O, C, k, k), ``bias`` (O,) -> (N, O, H', W'). ``F.unfold``
-    gathers every k x k x C patch into a column; the convolution is then ``weight @ patches``.
-    Equal to ``F.conv2d`` up to floating-point rounding.
+
+def conv2d_loops(
+    image: ArrayLike,
+    kernel: ArrayLike,
+    bias: float = 0.0,
+    stride: int = 1,
+    padding: int = 0,
+) -> torch.Tensor:
+    """One feature map by its definition (LeCun et al. 1998, Sec. II.A):
+    the image (H, W), padded with ``padding`` zeros, cross-correlated with
+    the kernel (k, k) every ``stride`` pixels, plus the bias.
 
     Chapters: 2.
     """
-    if x.ndim != 4 or weight.ndim != 4 or x.shape[1] != weight.shape[1]:
-        raise ValueError(f"conv2d_unfold expects x (N, C, H, W) and weight (O, C, k, k) with the same C; "
-                         f"got {tuple(x.shape)} and {tuple(weight.shape)}")
-    n, _, h, w = x.shape
-    o, _, kh, kw = weight.shape
-    oh = conv_output_size(h, kh, padding, stride)
-    ow = conv_output_size(w, kw, padding, stride)
-    cols = F.unfold(x, (kh, kw), padding=padding, stride=stride)  # (N, C*k*k, L)
-    out = weight.reshape(o, -1) @ cols  # (N, O, L)
+    x, w = _image_and_kernel(image, kernel, stride, padding)
+    k = w.shape[0]
+    rows = conv_output_size(x.shape[0], k, padding, stride)
+    cols = conv_output_size(x.shape[1], k, padding, stride)
+    x = F.pad(x, (padding, padding, padding, padding))  # zeros on every side
+    y = torch.zeros(rows, cols, dtype=torch.float64)
+    for i in range(rows):
+        for j in range(cols):
+            y[i, j] = bias
+            for u in range(k):
+                for v in range(k):
+                    y[i, j] += w[u, v] * x[i * stride + u, j * stride + v]
+    return y
+
+
+def convolve2d_loops(image: ArrayLike, kernel: ArrayLike) -> torch.Tensor:
+    """The convolution of mathematics and signal processing: the kernel is
+    flipped, y[i, j] = sum over u, v of w[u, v] x[i + k-1 - u, j + k-1 - v],
+    wherever the kernel fits in the image. Equal to conv2d_loops with the
+    kernel rotated by 180 degrees.
+
+    Chapters: 2.
+    """
+    x, w = _image_and_kernel(image, kernel, 1, 0)
+    k = w.shape[0]
+    rows = conv_output_size(x.shape[0], k)
+    cols = conv_output_size(x.shape[1], k)
+    y = torch.zeros(rows, cols, dtype=torch.float64)
+    for i in range(rows):
+        for j in range(cols):
+            for u in range(k):
+                for v in range(k):
+                    y[i, j] += w[u, v] * x[i + k - 1 - u, j + k - 1 - v]
+    return y
+
+
+def conv2d_unfold(
+    x: torch.Tensor,
+    weight: torch.Tensor,
+    bias: Optional[torch.Tensor] = None,
+    stride: int = 1,
+    padding: int = 0,
+) -> torch.Tensor:
+    """A convolutional layer as one matrix product (im2col).
+
+    x (N, C, H, W), weight (O, C, k, k) and bias (O,) give (N, O, H', W').
+    Each column of ``patches`` is one k x k x C patch of an image, the
+    receptive field of one output unit (LeCun et al. 1998, Sec. II.A);
+    each row of the weight matrix holds one output map's kernels.
+
+    Chapters: 2.
+    """
+    _check_batch(x, weight, bias, stride, padding)
+    n, maps, k = x.shape[0], weight.shape[0], weight.shape[-1]
+    rows = conv_output_size(x.shape[2], k, padding, stride)
+    cols = conv_output_size(x.shape[3], k, padding, stride)
+    # patches: (N, C k k, rows cols), one column per output position
+    patches = F.unfold(x, k, padding=padding, stride=stride)
+    # (O, C k k) @ (N, C k k, rows cols) -> (N, O, rows cols)
+    y = weight.reshape(maps, -1) @ patches
     if bias is not None:
-        out = out + bias.view(1, -1, 1)
-    return out.view(n, o, oh, ow)
+        y = y + bias.reshape(maps, 1)
+    return y.reshape(n, maps, rows, cols)
 
 
 def apply_kernel(image: ArrayLike, kernel: ArrayLike, clip: bool = False) -> torch.Tensor:
@@ -151,7 +223,9 @@ def apply_kernel(image: ArrayLike, kernel: ArrayLike, clip: bool = False) -> tor
     x = _as_tensor(image).float()
     w = _as_tensor(kernel).float()
     if x.ndim != 2 or w.ndim != 2:
-        raise ValueError(f"apply_kernel expects a 2-D image and a 2-D kernel, got {tuple(x.shape)} and {tuple(w.shape)}")
+        raise ValueError(
+            f"apply_kernel expects a 2-D image and a 2-D kernel, got {tuple(x.shape)} and {tuple(w.shape)}"
+        )
     ph, pw = w.shape[0] // 2, w.shape[1] // 2
     padded = F.pad(x[None, None], (pw, pw, ph, ph), mode="replicate")
     out = F.conv2d(padded, w[None, None])[0, 0]
@@ -178,7 +252,7 @@ def stripe_orientation(kernel: ArrayLike) -> Tuple[float, float]:
     if jxx + jyy == 0:
         return 0.0, 0.0
     gradient = 0.5 * math.atan2(2 * jxy, jxx - jyy)
-    coherence = math.sqrt((jxx - jyy) ** 2 + 4 * jxy ** 2) / (jxx + jyy)
+    coherence = math.sqrt((jxx - jyy) ** 2 + 4 * jxy**2) / (jxx + jyy)
     return (math.degrees(gradient) + 90.0) % 180.0, coherence
 
 
@@ -188,17 +262,28 @@ def sample_photo(size: int = 256) -> torch.Tensor:
 
     Chapters: 2.
     """
-    with cbook.get_sample_data("grace_hopper.jpg") as fh:
-        rgb = np.asarray(mpimg.imread(fh, format="jpg"), dtype=np.float32)
+    path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+    rgb = np.asarray(mpimg.imread(path), dtype=np.float32)
     if rgb.max() > 1.0:
         rgb = rgb / 255.0
     grey = torch.from_numpy(rgb[..., :3] @ np.array([0.299, 0.587, 0.114], dtype=np.float32))
     h, w = grey.shape
     s = min(h, w)
     top, left = (h - s) // 2, (w - s) // 2
-    grey = grey[top: top + s, left: left + s]
+    grey = grey[top : top + s, left : left + s]
     return F.interpolate(grey[None, None], size=(size, size), mode="area")[0, 0]
 
 
-__all__ = ["KERNELS", "KERNEL_TITLES", "KERNEL_NAMES_ZH", "get_kernel", "conv_output_size", "conv2d_loops", "conv2d_unfold",
-           "apply_kernel", "stripe_orientation", "sample_photo"]
+__all__ = [
+    "KERNELS",
+    "KERNEL_TITLES",
+    "KERNEL_NAMES_ZH",
+    "get_kernel",
+    "conv_output_size",
+    "conv2d_loops",
+    "convolve2d_loops",
+    "conv2d_unfold",
+    "apply_kernel",
+    "stripe_orientation",
+    "sample_photo",
+]

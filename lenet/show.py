@@ -15,11 +15,11 @@ from typing import Any
 
 from IPython.display import Markdown
 
-_CHAPTERS_LINE = re.compile(r"\n[ \t]*Chapters: [^\n]*\.[ \t]*(?=\n)")
+_CHAPTERS_LINE = re.compile(r"\n[ \t]*(?:Explained in|Chapters): [^\n]*\.[ \t]*(?=\n)")
 
 
 def source_text(obj: Any, docstring: bool = True) -> str:
-    """The source of ``obj`` (a function, class or method), dedented, without the ``Chapters:``
+    """The source of ``obj`` (a function, class or method), dedented, without the ``Explained in:``
     line of its docstring (a note for the book's maintainers); without the docstring at all when
     ``docstring`` is False.
 

@@ -476,3 +476,116 @@ __all__ = [
     "plot_feature_maps", "plot_kernel", "kernel_matrices", "kernel_gallery", "pooling_grid",
     "squashing_functions", "connection_table",
 ]
+
+
+# --------------------------------------------------------------------------- chapter 2: the patch (im2col) matrix
+
+
+def _draw_cells(
+    ax: Axes, values: np.ndarray, x0: float, y0: float, fill: np.ndarray, title: str = "", fontsize: float = 11
+) -> None:
+    """Draw ``values`` (2-D) as a grid of unit squares with their numbers, top-left corner at (x0, y0),
+    each square filled with the colour of ``fill`` (an array of colour strings of the same shape)."""
+    for (i, j), v in np.ndenumerate(values):
+        ax.add_patch(Rectangle((x0 + j, y0 + i), 1, 1, facecolor=fill[i, j], edgecolor="0.35", linewidth=0.8))
+        ax.text(x0 + j + 0.5, y0 + i + 0.5, _fraction(float(v)), ha="center", va="center", fontsize=fontsize)
+    if title:
+        ax.text(x0 + values.shape[1] / 2, y0 - 0.35, title, ha="center", va="bottom", fontsize=11)
+
+
+def patch_matrix(
+    image: ArrayLike, kernel: ArrayLike, stride: int = 1, highlight: Optional[int] = None, cell: float = 0.4
+) -> Figure:
+    """Why a convolution is one matrix product (im2col): the k x k patches of a small image laid out
+    as the columns of the patch matrix, the kernel as a row, and their product, the output map.
+
+    Top: the image x, with the patch of output position ``highlight`` outlined (by default the
+    second position, counted row by row from 0), and the pixels that no patch reads (with a
+    stride larger than 1) in grey; the kernel w; the output y of
+    :func:`lenet.kernels.conv2d_loops`. Bottom: w as a row (1 x k^2) times the patch matrix
+    (k^2 x positions, one column per output position, each patch read row by row) equals y as a
+    row. The highlighted column and output value belong to the outlined patch. All numbers are
+    computed (``F.unfold`` makes the patch matrix), and the product is checked against
+    ``conv2d_loops``: one feature map, with one kernel shared by every position (LeCun et al.
+    1998, Sec. II.A).
+
+    Chapters: 2.
+    """
+    from .kernels import conv2d_loops, conv_output_size
+
+    x = torch.as_tensor(_np(image), dtype=torch.float64)
+    w = torch.as_tensor(_np(kernel), dtype=torch.float64)
+    if x.ndim != 2 or w.ndim != 2 or w.shape[0] != w.shape[1]:
+        raise ValueError(
+            f"patch_matrix expects a 2-D image and a square 2-D kernel, got {tuple(x.shape)} and {tuple(w.shape)}"
+        )
+    k = w.shape[0]
+    rows = conv_output_size(x.shape[0], k, stride=stride)
+    cols = conv_output_size(x.shape[1], k, stride=stride)
+    if k * k > 25 or rows * cols > 12:
+        raise ValueError(
+            f"a {tuple(x.shape)} image with a {k}x{k} kernel gives a {k * k} x {rows * cols} patch "
+            f"matrix, too large to draw: use at most 25 kernel weights and 12 output positions "
+            f"(a 4x4 image with a 3x3 kernel, say)"
+        )
+    if highlight is None:
+        highlight = min(1, rows * cols - 1)
+    if not 0 <= highlight < rows * cols:
+        raise ValueError(f"highlight must be an output position from 0 to {rows * cols - 1}, got {highlight}")
+    patches = torch.nn.functional.unfold(x[None, None], k, stride=stride)[0]  # (k^2, positions)
+    product = w.reshape(1, -1) @ patches  # (1, positions)
+    y = conv2d_loops(x, w, stride=stride)
+    if not torch.allclose(product.reshape(rows, cols), y):
+        raise RuntimeError("the patch matrix times the kernel disagrees with conv2d_loops")
+    read = torch.nn.functional.fold(torch.ones_like(patches)[None], tuple(x.shape), k, stride=stride)[0, 0] > 0
+
+    plain, grey, mark, dark = "white", "0.82", "#fde2b8", "#d55e00"
+    hi, hj = divmod(highlight, cols)
+    # top: image, kernel, output map
+    n = rows * cols
+    width = k * k + n + 1.5 + 1.5 + n  # the bottom line
+    top_w = x.shape[1] + 1.5 + k + 1.5 + cols
+    fig, ax = plt.subplots()
+    x0 = max(0.0, (width - top_w) / 2)  # the top line, centred above it
+    fill = np.where(read.numpy(), plain, grey).astype(object)
+    fill[hi * stride : hi * stride + k, hj * stride : hj * stride + k] = mark
+    _draw_cells(ax, x.numpy(), x0, 0, fill, f"image x, {x.shape[0]}x{x.shape[1]}")
+    if not bool(read.all()):
+        ax.text(x0 + x.shape[1] / 2, x.shape[0] + 0.3, "grey: read by no window", ha="center", va="top", fontsize=11)
+    ax.add_patch(Rectangle((x0 + hj * stride, hi * stride), k, k, fill=False, edgecolor=dark, linewidth=2.5))
+    kx = x0 + x.shape[1] + 1.5
+    _draw_cells(ax, w.numpy(), kx, 0, np.full((k, k), "#e8e8f4", dtype=object), f"kernel w, {k}x{k}")
+    yx = kx + k + 1.5
+    fill = np.full((rows, cols), plain, dtype=object)
+    fill[hi, hj] = mark
+    _draw_cells(ax, y.numpy(), yx, 0, fill, f"output y, {rows}x{cols}")
+    ax.add_patch(Rectangle((yx + hj, hi), 1, 1, fill=False, edgecolor=dark, linewidth=2.5))
+    # bottom: w as a row @ patch matrix = y as a row
+    by = max(x.shape[0], k, rows) + 2.0
+    mid = by + (k * k - 1) / 2
+    _draw_cells(
+        ax, w.reshape(1, -1).numpy(), 0, mid, np.full((1, k * k), "#e8e8f4", dtype=object), f"w as a row, 1x{k * k}"
+    )
+    px = k * k + 1.5
+    ax.text(px - 0.75, mid + 0.5, "@", ha="center", va="center", fontsize=14)
+    fill = np.full((k * k, n), plain, dtype=object)
+    fill[:, highlight] = mark
+    _draw_cells(ax, patches.numpy(), px, by, fill, f"patches of x as columns, {k * k}x{n}")
+    ox = px + n + 1.5
+    ax.text(ox - 0.75, mid + 0.5, "=", ha="center", va="center", fontsize=14)
+    fill = np.full((1, n), plain, dtype=object)
+    fill[0, highlight] = mark
+    _draw_cells(ax, product.numpy(), ox, mid, fill, f"y as a row, 1x{n}")
+    ax.add_patch(Rectangle((px + highlight, by), 1, k * k, fill=False, edgecolor=dark, linewidth=2.5))
+    ax.add_patch(Rectangle((ox + highlight, mid), 1, 1, fill=False, edgecolor=dark, linewidth=2.5))
+    width, height = max(width, yx + cols), by + k * k
+    ax.set_xlim(-0.2, width + 0.2)
+    ax.set_ylim(height + 0.2, -1.2)
+    ax.set_aspect("equal")
+    ax.axis("off")
+    fig.set_size_inches(cell * (width + 0.4), cell * (height + 1.4))
+    fig.subplots_adjust(left=0, right=1, bottom=0, top=1)
+    return legible(fig)
+
+
+__all__ += ["patch_matrix"]
