@@ -217,3 +217,35 @@ def test_stripe_orientation_of_simple_kernels():
     assert stripe_orientation(KERNELS["box_blur"])[1] == pytest.approx(0.0)
     with pytest.raises(ValueError, match="at least 3x3"):
         stripe_orientation(torch.ones(2, 2))
+
+
+def test_true_convolution_is_cross_correlation_with_the_kernel_flipped():
+    from lenet.kernels import convolve2d_loops
+
+    g = torch.Generator().manual_seed(3)
+    x, w = torch.randn(9, 8, generator=g, dtype=torch.float64), torch.randn(3, 3, generator=g, dtype=torch.float64)
+    want = F.conv2d(x[None, None], w.flip(0, 1)[None, None])[0, 0]
+    assert torch.allclose(convolve2d_loops(x, w), want)
+
+
+def test_conv_loops_wants_a_square_kernel():
+    from lenet.kernels import conv2d_loops
+
+    with pytest.raises(ValueError, match="square"):
+        conv2d_loops(torch.zeros(5, 5), torch.zeros(2, 3))
+
+
+def test_patch_matrix_draws_the_im2col_product():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from lenet import viz
+
+    image = torch.arange(16.0).reshape(4, 4)
+    fig = viz.patch_matrix(image, torch.ones(2, 2))
+    texts = [t.get_text() for t in fig.findobj(matplotlib.text.Text)]
+    sums = F.conv2d(image[None, None], torch.ones(1, 1, 2, 2))[0, 0]
+    assert all(f"{v:g}" in texts for v in sums.flatten().tolist())  # the product's row: every window's sum
+    plt.close(fig)
