@@ -45,7 +45,7 @@ def connection_mask(table: Sequence[Sequence[int]] = C3_TABLE, in_maps: int = 6)
 
     With the default table this is Table I of the paper exactly (rows: S2 maps, columns: C3 maps).
 
-    Chapters: 4.
+    Explained in: chapter 4, "Table I".
     """
     mask = torch.zeros(in_maps, len(table), dtype=torch.bool)
     for j, inputs in enumerate(table):
@@ -84,8 +84,11 @@ class SparseConv2d(nn.Module):
 
     Shape: input (N, in_channels, H, W) -> output (N, len(table), H - k + 1, W - k + 1).
 
-    Chapters: 4.
+    Explained in: chapter 4, "A sparse convolution".
     """
+
+    out_index: torch.Tensor  # buffers made in __init__: stored kernel n joins input map in_index[n]
+    in_index: torch.Tensor   # to output map out_index[n]
 
     def __init__(self, in_channels: int = 6, table: Sequence[Sequence[int]] = C3_TABLE, kernel_size: int = 5) -> None:
         super().__init__()
@@ -93,8 +96,10 @@ class SparseConv2d(nn.Module):
         self.in_channels = in_channels
         self.out_channels = len(self.table)
         self.kernel_size = kernel_size
-        out_idx = [j for j, ins in enumerate(self.table) for _ in ins]
-        in_idx = [i for ins in self.table for i in ins]
+        # One stored kernel per connection of the table, output map after output map:
+        # kernel n joins input map in_index[n] to output map out_index[n].
+        out_idx = [j for j, inputs in enumerate(self.table) for _ in inputs]
+        in_idx = [i for inputs in self.table for i in inputs]
         self.register_buffer("out_index", torch.tensor(out_idx, dtype=torch.long), persistent=False)
         self.register_buffer("in_index", torch.tensor(in_idx, dtype=torch.long), persistent=False)
         self.weight = nn.Parameter(torch.empty(len(in_idx), kernel_size, kernel_size))
@@ -112,15 +117,19 @@ class SparseConv2d(nn.Module):
                 self.bias[j] = torch.empty(()).uniform_(-bound, bound)
 
     def dense_weight(self) -> torch.Tensor:
-        """The equivalent dense (out, in, k, k) weight, zero where Table I has no connection."""
-        w = self.weight.new_zeros(self.out_channels, self.in_channels, self.kernel_size, self.kernel_size)
-        return w.index_put((self.out_index, self.in_index), self.weight)
+        """The (out, in, k, k) weight of a dense convolution that computes the same maps: stored
+        kernel n goes to output map ``out_index[n]``, input map ``in_index[n]``; every kernel
+        the table does not list stays zero."""
+        k = self.kernel_size
+        dense = self.weight.new_zeros(self.out_channels, self.in_channels, k, k)
+        dense[self.out_index, self.in_index] = self.weight
+        return dense
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Output map j = bias j + the sum of its kernels applied to the input maps of table[j] (Sec. II.B)."""
         if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(
-                f"SparseConv2d expects input (N, {self.in_channels}, H, W), got {tuple(x.shape)}"
-            )
+            raise ValueError(f"SparseConv2d expects a batch of {self.in_channels} maps, "
+                             f"shape (N, {self.in_channels}, H, W); got {tuple(x.shape)}")
         return F.conv2d(x, self.dense_weight(), self.bias)
 
     def num_connections(self, output_shape: Sequence[int]) -> int:
@@ -129,7 +138,9 @@ class SparseConv2d(nn.Module):
         return sum(len(ins) * self.kernel_size ** 2 + 1 for ins in self.table) * positions
 
     def extra_repr(self) -> str:
-        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, connections=Table I"
+        kernels = self.weight.shape[0]
+        table = "Table I" if self.table == C3_TABLE else f"{kernels} of {self.out_channels * self.in_channels} kernels"
+        return f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, connections={table}"
 
 
 def c3_loop(x: torch.Tensor, layer: SparseConv2d) -> torch.Tensor:
@@ -137,15 +148,16 @@ def c3_loop(x: torch.Tensor, layer: SparseConv2d) -> torch.Tensor:
 
     Slow and obviously right; used to check the scatter-into-dense forward pass.
 
-    Chapters: 4.
+    Explained in: chapter 4, "A sparse convolution".
     """
-    outs: List[torch.Tensor] = []
+    maps: List[torch.Tensor] = []
     start = 0
-    for j, ins in enumerate(layer.table):
-        w = layer.weight[start: start + len(ins)].unsqueeze(0)  # (1, len(ins), k, k)
-        start += len(ins)
-        outs.append(F.conv2d(x[:, list(ins)], w, layer.bias[j: j + 1]))
-    return torch.cat(outs, dim=1)
+    for j, inputs in enumerate(layer.table):
+        kernels = layer.weight[start: start + len(inputs)]      # map j's kernels, stored after map j-1's
+        start += len(inputs)
+        # map j from its input maps only: a convolution with len(inputs) input maps and 1 output map
+        maps.append(F.conv2d(x[:, list(inputs)], kernels.unsqueeze(0), layer.bias[j: j + 1]))
+    return torch.cat(maps, dim=1)
 
 
 __all__ = ["C3_TABLE", "C3_GROUPS", "connection_mask", "SparseConv2d", "c3_loop"]

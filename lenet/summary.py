@@ -19,7 +19,8 @@ import torch.nn as nn
 
 @dataclass
 class LayerRow:
-    """Chapters: none (the package and its command line use it)."""
+    """One line of a layer table: the layer's name and class, its output shape per example, its
+    trainable parameters and its connections (counted as in LeCun et al. 1998, Sec. II.B)."""
     name: str
     kind: str
     output_shape: Tuple[int, ...]
@@ -28,8 +29,9 @@ class LayerRow:
 
 
 def _connections(module: nn.Module, output_shape: Sequence[int]) -> int:
-    if hasattr(module, "num_connections"):
-        return int(module.num_connections(output_shape))
+    count = getattr(module, "num_connections", None)    # the paper's layers count their own
+    if callable(count):
+        return int(count(output_shape))
     if isinstance(module, nn.Conv2d):
         per_unit = module.in_channels // module.groups * math.prod(module.kernel_size) + (module.bias is not None)
         return per_unit * math.prod(output_shape)
@@ -53,9 +55,9 @@ def layer_table(model: nn.Module, input_size: Optional[int] = None) -> List[Laye
     Output shapes are per example (the batch dimension is dropped). Activations are not listed:
     they have neither parameters nor connections in the paper's sense.
 
-    Chapters: 1, 2, 3, 4, 5, 7.
+    Explained in: chapter 1, "A 32x32 image through every layer".
     """
-    size = input_size or getattr(model, "input_size", 32)
+    size = input_size if input_size is not None else int(getattr(model, "input_size", 32))
     rows: List[LayerRow] = []
     hooks = []
     for name, module in model.named_modules():
@@ -78,7 +80,7 @@ def layer_table(model: nn.Module, input_size: Optional[int] = None) -> List[Laye
 def totals(rows: Sequence[LayerRow]) -> Tuple[int, int]:
     """(total trainable parameters, total connections) of a table.
 
-    Chapters: 1.
+    Explained in: chapter 1, "Parameters and connections, layer by layer".
     """
     return sum(r.parameters for r in rows), sum(r.connections for r in rows)
 
@@ -86,7 +88,7 @@ def totals(rows: Sequence[LayerRow]) -> Tuple[int, int]:
 def format_table(rows: Sequence[LayerRow], input_size: Optional[int] = None) -> str:
     """The table as aligned text, with a total line.
 
-    Chapters: 1, 7.
+    Explained in: chapter 7, "The same network in `lenet`".
     """
     head = f"{'layer':<8} {'type':<14} {'output shape':<16} {'parameters':>11} {'connections':>12}"
     lines = [head, "-" * len(head)]
@@ -103,7 +105,7 @@ def format_table(rows: Sequence[LayerRow], input_size: Optional[int] = None) -> 
 def summary(model: nn.Module) -> str:
     """``format_table(layer_table(model))`` with the model's input size.
 
-    Chapters: 1.
+    Explained in: chapter 1, "Parameters and connections, layer by layer".
     """
     size = getattr(model, "input_size", 32)
     return format_table(layer_table(model, size), size)
