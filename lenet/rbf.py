@@ -22,10 +22,13 @@ penalty is already large).
 
 from __future__ import annotations
 
-from typing import Optional, Sequence
+import math
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 import torch.nn as nn
+
+from .pooling import ScaledTanh
 
 # The ten digits drawn on a 7-wide, 12-tall grid in the style of Fig. 3 of the paper
 # ('#' = +1, ink; '.' = -1, background). Redrawn for this book; the paper's own bitmaps are
@@ -176,63 +179,89 @@ DIGIT_BITMAPS: torch.Tensor = torch.stack([_art_to_tensor(_DIGIT_ART[d]) for d i
 
 
 class RBFOutput(nn.Module):
-    r"""Euclidean RBF output units, Eq. (7) of LeCun et al. (1998): :math:`y_i = \|x - w_i\|^2`.
+    r"""The output layer of LeNet-5: ten Euclidean RBF units, Eq. (7) of LeCun et al. (1998).
 
-    The centres ``w_i`` are the flattened 7x12 :data:`DIGIT_BITMAPS`, kept fixed (a buffer, not a
-    parameter) as in the paper. The layer has 84 x 10 = 840 connections and no trainable
-    parameter.
+    Unit i outputs the penalty y_i = sum_j (x_j - w_ij)^2: the squared distance between F6's state
+    x (84 values) and the bitmap w_i of class i (``DIGIT_BITMAPS``, flattened row by row). The
+    bitmaps are fixed: stored as a buffer, not a parameter, so the layer has 84 x 10 = 840
+    connections and no trainable parameter.
 
-    Shape: input (N, 84) -> output (N, 10) penalties (smaller is better).
+    Shape: (N, 84) -> (N, 10) penalties; the network's answer is the smallest.
 
-    Chapters: 5.
+    Explained in: chapter 5, "The output layer: distances, not dot products".
     """
 
     def __init__(self, centres: torch.Tensor = DIGIT_BITMAPS) -> None:
         super().__init__()
-        centres = centres.reshape(centres.shape[0], -1).float()
-        self.register_buffer("centres", centres.clone())
-        self.in_features = centres.shape[1]
-        self.out_features = centres.shape[0]
+        w = centres.reshape(centres.shape[0], -1).float()    # (10, 84): one bitmap per row
+        self.register_buffer("centres", w.clone())          # fixed: a buffer, not a parameter
+        self.out_features, self.in_features = w.shape
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"RBFOutput expects input (N, {self.in_features}), got {tuple(x.shape)}")
-        # ||x||^2 - 2 x.w + ||w||^2, exactly the sum of squared differences
-        return (x.unsqueeze(1) - self.centres.unsqueeze(0)).pow(2).sum(-1)
+        _check_states(x, self.in_features)
+        x = x.unsqueeze(1)                  # (N, 1, 84): F6's state x_j, once for every class
+        w = self.centres.unsqueeze(0)       # (1, 10, 84): the bitmaps w_ij
+        return (x - w).pow(2).sum(-1)       # Eq. (7): y_i = sum_j (x_j - w_ij)^2, shape (N, 10)
 
     def num_connections(self, output_shape: Sequence[int]) -> int:
-        return self.in_features * self.out_features
+        return self.in_features * self.out_features    # every unit reads all 84 states
 
     def extra_repr(self) -> str:
-        return f"in_features={self.in_features}, out_features={self.out_features}, centres=fixed 7x12 bitmaps"
+        return (f"in_features={self.in_features}, out_features={self.out_features}, "
+                "centres=fixed 7x12 bitmaps")
 
 
-def map_loss(penalties: torch.Tensor, target: torch.Tensor, j: float = 0.1, reduction: str = "mean") -> torch.Tensor:
-    r"""The MAP criterion of LeCun et al. (1998), Eq. (9).
+def _check_states(x: torch.Tensor, features: int) -> None:
+    if x.ndim != 2 or x.shape[1] != features:
+        hint = " (flatten it first: x.flatten(1))" if x.ndim > 2 and x[0].numel() == features else ""
+        raise ValueError(f"RBFOutput expects F6's states, shape (N, {features}), got {tuple(x.shape)}{hint}")
 
-    ``loss_p = y_{D_p} + log(exp(-j) + sum_i exp(-y_i))`` for each example p, computed with a
-    log-sum-exp so it neither overflows nor underflows. ``penalties`` is (N, C), ``target`` is
-    (N,) class indices. ``reduction`` is 'mean', 'sum' or 'none'.
 
-    Chapters: 5.
+def map_loss(penalties: torch.Tensor, target: torch.Tensor, j: float = 0.1,
+             reduction: str = "mean") -> torch.Tensor:
+    r"""The MAP criterion, Eq. (9) of LeCun et al. (1998), on RBF penalties (N, C) and targets (N,):
+
+        E = (1/P) sum_p [ y_{D^p} + log(e^{-j} + sum_i e^{-y_i}) ]
+
+    The log of a sum of exponentials is computed by ``torch.logsumexp``, which neither overflows
+    nor underflows. ``reduction`` is 'mean' (Eq. 9), 'sum' or 'none' (one loss per example).
+
+    Explained in: chapter 5, "The MAP loss and its constant $j$".
     """
+    _check_map_inputs(penalties, target, j, reduction)
+    # the first term: the penalty of the correct class, y_{D^p}
+    y_correct = penalties.gather(1, target.view(-1, 1)).squeeze(1)
+    # the second term: log(e^{-j} + sum_i e^{-y_i}), a log-sum-exp of -j and the -y_i
+    minus_j = penalties.new_full((penalties.shape[0], 1), -float(j))
+    competition = torch.logsumexp(torch.cat([minus_j, -penalties], dim=1), dim=1)
+    loss = y_correct + competition                  # one loss per example p
+    if reduction == "none":
+        return loss
+    return loss.mean() if reduction == "mean" else loss.sum()
+
+
+def _check_map_inputs(penalties: torch.Tensor, target: torch.Tensor, j: float, reduction: str) -> None:
     if penalties.ndim != 2:
         raise ValueError(f"penalties must be (N, classes), got {tuple(penalties.shape)}")
     if target.shape != penalties.shape[:1]:
         raise ValueError(f"target must be ({penalties.shape[0]},) class indices, got {tuple(target.shape)}")
     if j < 0:
         raise ValueError(f"j must be a non-negative constant, got {j}")
-    correct = penalties.gather(1, target.view(-1, 1)).squeeze(1)
-    const = penalties.new_full((penalties.shape[0], 1), -float(j))
-    competition = torch.logsumexp(torch.cat([const, -penalties], dim=1), dim=1)
-    loss = correct + competition
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    if reduction == "none":
-        return loss
-    raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+    if reduction not in ("mean", "sum", "none"):
+        raise ValueError(f"reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def penalty_text(value: float) -> str:
+    """A penalty as the book prints it: 3 significant digits (161, 95.4, 2.00, 0.612), whole numbers
+    from 1,000 on, as the drawing pad of chapter 6 shows it. A winning penalty is small but, to any
+    number of digits, not 0.
+
+    Explained in: chapter 5, "Penalties of a trained network are not zero".
+    """
+    value = float(value)
+    if not math.isfinite(value) or value < 0:
+        raise ValueError(f"a penalty is a squared distance, finite and >= 0; got {value}")
+    return f"{value:.0f}" if value >= 999.5 else f"{value:#.3g}".rstrip(".")
 
 
 def bitmap_distances(bitmaps: Optional[torch.Tensor] = None) -> torch.Tensor:
@@ -240,11 +269,71 @@ def bitmap_distances(bitmaps: Optional[torch.Tensor] = None) -> torch.Tensor:
     of Eq. (7) gives another class's bitmap. For +-1 vectors this is 4 x (number of cells in
     which two bitmaps differ). Chapter 5 uses it.
 
-    Chapters: 5.
+    Explained in: chapter 5, "How far apart are the bitmaps?".
     """
     b = DIGIT_BITMAPS if bitmaps is None else torch.as_tensor(bitmaps)
     b = b.reshape(b.shape[0], -1).double()
     return ((b[:, None, :] - b[None, :, :]) ** 2).sum(-1)
 
 
-__all__ = ["DIGIT_BITMAPS", "RBFOutput", "map_loss", "bitmap_distances"]
+#: The two criteria of :func:`learnable_centres`: Eq. (8) alone, and the MAP loss of Eq. (9).
+CRITERIA = ("first term only", "MAP loss")
+
+
+def learnable_centres(criterion: str, steps: int = 600, n: int = 500, seed: int = 0,
+                      j: float = 0.1) -> List[Tuple[int, float, float]]:
+    """Sec. II.C's collapse, on a small problem: an "F6" and *learnable* RBF centres (fixed in
+    LeNet-5), trained with ``criterion``: "first term only" (Eq. 8) or "MAP loss" (Eq. 9).
+
+    The data are ``n`` points of 20 values in ten overlapping Gaussian clouds, one per class; "F6"
+    is a linear layer and the scaled tanh, 84 units; the centres start at the ten bitmaps. Adam,
+    learning rate 0.01, all points in every step. Returns ``(step, spread, accuracy)`` every 20
+    steps: the mean squared distance between two different centres, and the fraction of points
+    whose smallest penalty is their own class's.
+
+    Explained in: chapter 5, "Why not just the first term? The collapse".
+    """
+    if criterion not in CRITERIA:
+        raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
+    points, labels, f6 = _clouds_and_f6(n, seed)
+    centres = nn.Parameter(DIGIT_BITMAPS.reshape(10, 84).clone())       # learnable here
+    optimizer = torch.optim.Adam([*f6.parameters(), centres], lr=0.01)
+    trace = []
+    for step in range(steps + 1):
+        penalties = (f6(points)[:, None, :] - centres[None]).pow(2).sum(-1)     # Eq. (7)
+        if step % 20 == 0:
+            trace.append((step, _spread(centres), _accuracy(penalties, labels)))
+        if criterion == "first term only":
+            loss = penalties.gather(1, labels[:, None]).mean()                  # Eq. (8)
+        else:
+            loss = map_loss(penalties, labels, j)                              # Eq. (9)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+    return trace
+
+
+def _clouds_and_f6(n: int, seed: int) -> Tuple[torch.Tensor, torch.Tensor, nn.Module]:
+    """``n`` points in ten Gaussian clouds (unit spread around ten random centres in 20
+    dimensions), their classes, and a fresh "F6" (Linear(20, 84) and the scaled tanh), all from ``seed``."""
+    g = torch.Generator().manual_seed(seed)
+    labels = torch.arange(n) % 10
+    points = torch.randn(10, 20, generator=g)[labels] + torch.randn(n, 20, generator=g)
+    with torch.random.fork_rng(devices=[]):       # leaves the caller's random numbers alone
+        torch.manual_seed(seed)
+        f6 = nn.Sequential(nn.Linear(20, 84), ScaledTanh())
+    return points, labels, f6
+
+
+def _spread(centres: torch.Tensor) -> float:
+    with torch.no_grad():
+        k = centres.shape[0]
+        return float((centres[:, None] - centres[None]).pow(2).sum(-1).sum() / (k * (k - 1)))
+
+
+def _accuracy(penalties: torch.Tensor, labels: torch.Tensor) -> float:
+    with torch.no_grad():
+        return float((penalties.argmin(1) == labels).double().mean())
+
+
+__all__ = ["DIGIT_BITMAPS", "RBFOutput", "map_loss", "penalty_text", "bitmap_distances", "CRITERIA", "learnable_centres"]
