@@ -12,7 +12,7 @@ import torch
 def confusion_matrix(labels: torch.Tensor, preds: torch.Tensor, num_classes: int = 10) -> torch.Tensor:
     """(num_classes, num_classes) counts: row = true digit, column = predicted digit.
 
-    Chapters: 6.
+    Explained in: chapter 6, "The digits it gets wrong".
     """
     labels = torch.as_tensor(labels).long().cpu().view(-1)
     preds = torch.as_tensor(preds).long().cpu().view(-1)
@@ -20,14 +20,16 @@ def confusion_matrix(labels: torch.Tensor, preds: torch.Tensor, num_classes: int
         raise ValueError(f"labels and preds must have the same length, got {labels.numel()} and {preds.numel()}")
     if labels.numel() and (min(labels.min(), preds.min()) < 0 or max(labels.max(), preds.max()) >= num_classes):
         raise ValueError(f"labels and predictions must lie in 0..{num_classes - 1}")
-    return torch.bincount(labels * num_classes + preds, minlength=num_classes * num_classes).view(num_classes, num_classes)
+    return torch.bincount(labels * num_classes + preds, minlength=num_classes * num_classes).view(
+        num_classes, num_classes
+    )
 
 
 def most_confused(cm: torch.Tensor, k: int = 5) -> List[Tuple[int, int, int]]:
     """The ``k`` largest off-diagonal entries as (true, predicted, count), largest first
     (ties broken by true digit, then predicted digit).
 
-    Chapters: 6.
+    Explained in: chapter 6, "The digits it gets wrong".
     """
     n = cm.shape[0]
     pairs = [(int(cm[i, j]), i, j) for i in range(n) for j in range(n) if i != j and int(cm[i, j]) > 0]
@@ -38,7 +40,7 @@ def most_confused(cm: torch.Tensor, k: int = 5) -> List[Tuple[int, int, int]]:
 def misclassified(labels: torch.Tensor, preds: torch.Tensor) -> torch.Tensor:
     """Indices (in order) of the examples whose prediction differs from the label.
 
-    Chapters: 6.
+    Explained in: chapter 6, "The digits it gets wrong".
     """
     return torch.nonzero(torch.as_tensor(preds).cpu() != torch.as_tensor(labels).cpu()).view(-1)
 

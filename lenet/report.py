@@ -10,7 +10,7 @@ notebook can save or adjust them; no text inside a figure is anything but ASCII.
 from __future__ import annotations
 
 import math
-import statistics
+from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import matplotlib.pyplot as plt
@@ -55,12 +55,13 @@ def _np(x) -> np.ndarray:
 # --------------------------------------------------------------------------- chapter 5
 
 
-def plot_bitmaps(bitmaps: Optional[torch.Tensor] = None, labels: Optional[Sequence[str]] = None,
-                 ncols: int = 10, cell: float = 0.9):
+def plot_bitmaps(
+    bitmaps: Optional[torch.Tensor] = None, labels: Optional[Sequence[str]] = None, ncols: int = 10, cell: float = 0.9
+):
     """The RBF centres as pictures: +1 (ink) black, -1 (background) white, as in Fig. 3 of the
     paper. ``bitmaps`` is (K, 12, 7) or (K, 84); default :data:`lenet.rbf.DIGIT_BITMAPS`.
 
-    Chapters: 5.
+    Explained in: chapter 5, "The ten digit bitmaps".
     """
     b = _np(DIGIT_BITMAPS if bitmaps is None else bitmaps).reshape(-1, 12, 7)
     k = b.shape[0]
@@ -85,12 +86,20 @@ def plot_bitmaps(bitmaps: Optional[torch.Tensor] = None, labels: Optional[Sequen
     return legible(fig)
 
 
-def plot_matrix(matrix, ax=None, title: str = "", xlabel: str = "", ylabel: str = "",
-                labels: Optional[Sequence[str]] = None, fmt: str = "{:.0f}", cmap: str = "viridis",
-                log: bool = False):
+def plot_matrix(
+    matrix,
+    ax=None,
+    title: str = "",
+    xlabel: str = "",
+    ylabel: str = "",
+    labels: Optional[Sequence[str]] = None,
+    fmt: str = "{:.0f}",
+    cmap: str = "viridis",
+    log: bool = False,
+):
     """A square matrix as a heat map with every entry written in its cell.
 
-    Chapters: 5, 8.
+    Explained in: chapter 5, "How far apart are the bitmaps?".
     """
     m = _np(matrix).astype(float)
     if ax is None:
@@ -106,8 +115,15 @@ def plot_matrix(matrix, ax=None, title: str = "", xlabel: str = "", ylabel: str 
     hi = shown.max() if shown.size else 0
     for i in range(n):
         for j in range(m.shape[1]):
-            ax.text(j, i, fmt.format(m[i, j]), ha="center", va="center", fontsize=7,
-                    color="black" if shown[i, j] > 0.6 * hi else "white")
+            ax.text(
+                j,
+                i,
+                fmt.format(m[i, j]),
+                ha="center",
+                va="center",
+                fontsize=7,
+                color="black" if shown[i, j] > 0.6 * hi else "white",
+            )
     ax.set_title(title)
     ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
@@ -117,15 +133,15 @@ def plot_matrix(matrix, ax=None, title: str = "", xlabel: str = "", ylabel: str 
 
 
 def plot_squash(amplitude: float = SQUASH_AMPLITUDE, slope: float = SQUASH_SLOPE, ax=None):
-    """The scaled tanh f(a) = A tanh(S a) with its second derivative, and where |f''| peaks
+    r"""The scaled tanh f(a) = A tanh(S a) with its second derivative, and where |f''| peaks
     (Appendix A of the paper: at a = +-1, where f(a) = +-1).
 
-    Chapters: 5.
+    Explained in: chapter 5, "The squashing function and targets of $\pm 1$".
     """
     a = torch.linspace(-4, 4, 801, dtype=torch.float64)
     t = torch.tanh(slope * a)
     f = amplitude * t
-    f2 = -2 * amplitude * slope ** 2 * t * (1 - t ** 2)
+    f2 = -2 * amplitude * slope**2 * t * (1 - t**2)
     if ax is None:
         fig, ax = plt.subplots(figsize=(6.5, 3.6))
     else:
@@ -148,7 +164,7 @@ def plot_f6_states(images, states, penalties, ncols: Optional[int] = None, bitma
     """For each input digit: the digit, F6's 84 outputs drawn as a 12x7 picture, and the bitmap of
     the class with the smallest penalty (the network's answer), with that penalty.
 
-    Chapters: 5.
+    Explained in: chapter 5, "Penalties of a trained network are not zero".
     """
     imgs = _np(images)
     if imgs.ndim == 4:
@@ -161,8 +177,11 @@ def plot_f6_states(images, states, penalties, ncols: Optional[int] = None, bitma
     fig, axes = plt.subplots(3, n, figsize=(1.15 * n, 5.2), squeeze=False)
     for k in range(n):
         best = int(pen[k].argmin())
-        panels = ((imgs[k], "gray_r", None, "input"), (st[k], "gray_r", (-SQUASH_AMPLITUDE, SQUASH_AMPLITUDE), "F6 state"),
-                  (bm[best], "gray_r", (-1, 1), f"bitmap {best}\ny = {float(pen[k, best]):.1f}"))
+        panels = (
+            (imgs[k], "gray_r", None, "input"),
+            (st[k], "gray_r", (-SQUASH_AMPLITUDE, SQUASH_AMPLITUDE), "F6 state"),
+            (bm[best], "gray_r", (-1, 1), f"bitmap {best}\ny = {float(pen[k, best]):.1f}"),
+        )
         for row, (pic, cmap, lim, title) in enumerate(panels):
             ax = axes[row, k]
             if lim is None:
@@ -182,9 +201,13 @@ def plot_map_loss(y_correct: float = 5.0, js: Sequence[float] = (0.0, 0.1, 1.0, 
     the penalty y of the nine wrong classes (all equal), the correct class's penalty fixed at
     ``y_correct``; one curve per j, plus j = infinity (softmax cross-entropy on -y).
 
-    Chapters: 5.
+    Explained in: chapter 5, "The MAP loss and its constant $j$".
     """
-    y = torch.linspace(0.0, 20.0, 401, dtype=torch.float64) if wrong is None else torch.as_tensor(wrong, dtype=torch.float64)
+    y = (
+        torch.linspace(0.0, 20.0, 401, dtype=torch.float64)
+        if wrong is None
+        else torch.as_tensor(wrong, dtype=torch.float64)
+    )
     fig, (ax_l, ax_g) = plt.subplots(1, 2, figsize=(10, 3.8))
     target = torch.zeros(len(y), dtype=torch.long)
     for k, j in enumerate(list(js) + [math.inf]):
@@ -229,23 +252,28 @@ def _epochs(h) -> List[Dict]:
     return h.history if hasattr(h, "history") else h.epochs
 
 
-def plot_history(histories, reference_error: Optional[float] = None, reference_label: str = "",
-                 figsize: Tuple[float, float] = (10, 3.6)):
+def plot_history(
+    histories,
+    reference_error: Optional[float] = None,
+    reference_label: str = "",
+    figsize: Tuple[float, float] = (10, 3.6),
+):
     """Training curves: loss (train solid, test dashed) and test error in percent, per epoch.
 
     ``histories`` is one :class:`lenet.train.History` or :class:`lenet.records.Record`, or a dict
     ``{label: history or record}``. The training curves are running means over each epoch. With
     ``reference_error`` (a fraction) a horizontal line marks it on the error panel.
 
-    Chapters: 6, 7.
+    Explained in: chapter 6, "The full schedule, recorded".
     """
     hs = _as_histories(histories)
     fig, (ax_loss, ax_err) = plt.subplots(1, 2, figsize=figsize)
     for i, (label, h) in enumerate(hs.items()):
         color = f"C{i}"
         ep = [r["epoch"] for r in _epochs(h)]
-        ax_loss.plot(ep, [r["train_loss"] for r in _epochs(h)], "-o", color=color, markersize=3,
-                     label=f"{label} train".strip())
+        ax_loss.plot(
+            ep, [r["train_loss"] for r in _epochs(h)], "-o", color=color, markersize=3, label=f"{label} train".strip()
+        )
         te = [(r["epoch"], r["test_loss"]) for r in _epochs(h) if r.get("test_loss") is not None]
         if te:
             ax_loss.plot(*zip(*te), "--s", color=color, markersize=3, label=f"{label} test".strip())
@@ -255,8 +283,13 @@ def plot_history(histories, reference_error: Optional[float] = None, reference_l
         if te_err:
             ax_err.plot(*zip(*te_err), "--s", color=color, markersize=3, label=f"{label} test".strip())
     if reference_error is not None:
-        ax_err.axhline(100 * reference_error, color="k", linestyle=":", linewidth=1.2,
-                       label=reference_label or f"{100 * reference_error:.2f}%")
+        ax_err.axhline(
+            100 * reference_error,
+            color="k",
+            linestyle=":",
+            linewidth=1.2,
+            label=reference_label or f"{100 * reference_error:.2f}%",
+        )
     ax_loss.set_xlabel("epoch")
     ax_loss.set_ylabel("loss")
     ax_loss.set_yscale("log")
@@ -282,7 +315,7 @@ def plot_confusion_matrix(cm: torch.Tensor, ax=None, title: str = "confusion mat
     """The confusion matrix with counts in the cells, colours on a log scale so that the few
     errors show next to the large diagonal.
 
-    Chapters: 6.
+    Explained in: chapter 6, "The digits it gets wrong".
     """
     return plot_matrix(cm, ax=ax, title=title, xlabel="predicted digit", ylabel="true digit", log=True)
 
@@ -293,7 +326,7 @@ def plot_confusion_matrix(cm: torch.Tensor, ax=None, title: str = "confusion mat
 def plot_misclassified(images, labels, preds, max_n: int = 32, ncols: int = 8):
     """The first ``max_n`` misclassified digits, titled 'pred p (true t)'.
 
-    Chapters: 6.
+    Explained in: chapter 6, "The digits it gets wrong".
     """
     idx = misclassified(labels, preds)[:max_n]
     titles = [f"pred {int(preds[i])} (true {int(labels[i])})" for i in idx]
@@ -303,7 +336,7 @@ def plot_misclassified(images, labels, preds, max_n: int = 32, ncols: int = 8):
 def plot_predictions(images, preds, labels=None, ncols: int = 10):
     """Digits titled with the predicted label; red where ``labels`` say the prediction is wrong.
 
-    Chapters: 7.
+    Explained in: chapter 7, "Predictions on test digits".
     """
     titles = [f"pred {int(p)}" for p in preds]
     colors = None
@@ -316,7 +349,7 @@ def plot_records_by_epoch(records, ax=None, reference_error: Optional[float] = P
     """Test error after each epoch of each record, log scale, with the paper's 0.95% as a dashed
     line (chapters 6-8). Records of one run share a colour; ``labels`` maps a run to its legend.
 
-    Chapters: 6, 8.
+    Explained in: chapter 6, "The paper's method, recorded".
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(7, 4))
@@ -332,8 +365,9 @@ def plot_records_by_epoch(records, ax=None, reference_error: Optional[float] = P
         if points:
             ax.plot(*zip(*points), "-o", color=f"C{i}", markersize=3, alpha=0.8, label=label)
     if reference_error is not None:
-        ax.axhline(100 * reference_error, color="k", linestyle="--", linewidth=1,
-                   label=f"paper ({100 * reference_error:.2f}%)")
+        ax.axhline(
+            100 * reference_error, color="k", linestyle="--", linewidth=1, label=f"paper ({100 * reference_error:.2f}%)"
+        )
     ax.set_xlabel("epoch")
     ax.set_ylabel("test error (%)")
     ax.set_yscale("log")
@@ -357,10 +391,12 @@ def _fmt_time(s: Optional[float]) -> str:
 def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]], right: Sequence[int] = ()) -> str:
     """A Markdown table; the columns whose indices are in ``right`` are right-aligned.
 
-    Chapters: none (the package and its command line use it).
+    Explained in: chapter 7, "Training fast".
     """
-    lines = ["| " + " | ".join(columns) + " |",
-             "| " + " | ".join("---:" if i in right else "---" for i in range(len(columns))) + " |"]
+    lines = [
+        "| " + " | ".join(columns) + " |",
+        "| " + " | ".join("---:" if i in right else "---" for i in range(len(columns))) + " |",
+    ]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
     return "\n".join(lines)
 
@@ -368,42 +404,85 @@ def markdown_table(columns: Sequence[str], rows: Sequence[Sequence[str]], right:
 def error_cell(summary: Mapping) -> str:
     """'0.98% +- 0.04 (0.95-1.02)' from :func:`lenet.records.summarize`: mean test error, standard
     deviation over the seeds and the range; just the error for one seed.
-
-    Chapters: none (the package and its command line use it).
     """
     if summary["n"] == 1:
         return f"{100 * summary['mean_error']:.2f}%"
-    return (f"{100 * summary['mean_error']:.2f}% &plusmn; {100 * summary['sd_error']:.2f} "
-            f"({100 * summary['min_error']:.2f}-{100 * summary['max_error']:.2f})")
+    return (
+        f"{100 * summary['mean_error']:.2f}% &plusmn; {100 * summary['sd_error']:.2f} "
+        f"({100 * summary['min_error']:.2f}-{100 * summary['max_error']:.2f})"
+    )
 
 
 def group_runs(records) -> Dict[str, list]:
-    """Records by run, in the order they come.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """Records by run, in the order they come."""
     groups: Dict[str, list] = {}
     for r in records:
         groups.setdefault(r.run, []).append(r)
     return groups
 
 
-def runs_table(records) -> str:
-    """One row per run (chapter 8): what it trains, its seeds, the mean test error with its
-    spread, epochs, the mean training time, the time per epoch and the machine with its threads.
+#: The columns :func:`runs_table` can show, in their order: heading and whether it is right-aligned.
+RUN_COLUMNS: Dict[str, Tuple[str, bool]] = {
+    "run": ("run", False),
+    "model": ("model", False),
+    "parameters": ("parameters", True),
+    "seeds": ("seeds", True),
+    "error": ("test error (mean &plusmn; sd, range)", False),
+    "epochs": ("epochs", True),
+    "recipe": ("optimiser, schedule, batch", False),
+    "train time": ("train time", True),
+    "per epoch": ("per epoch", True),
+    "threads": ("threads", True),
+    "device": ("device, threads", False),
+}
 
-    Chapters: 8.
+
+def runs_table(
+    records,
+    columns: Sequence[str] = (
+        "run",
+        "model",
+        "parameters",
+        "seeds",
+        "error",
+        "epochs",
+        "recipe",
+        "train time",
+        "per epoch",
+        "device",
+    ),
+) -> str:
+    """One row per run (chapter 8): what it trains, its seeds, the mean test error with its
+    spread, epochs, the mean training time, the time per epoch and the machine with its threads;
+    ``columns`` keeps only some of them (keys of :data:`RUN_COLUMNS`, in its order).
+
+    Explained in: chapter 8, "The runs".
     """
+    unknown = [c for c in columns if c not in RUN_COLUMNS]
+    if unknown:
+        raise ValueError(f"unknown column(s) {', '.join(map(repr, unknown))}; choose from: {', '.join(RUN_COLUMNS)}")
+    keys = [k for k in RUN_COLUMNS if k in columns]
     rows = []
     for run, recs in group_runs(records).items():
         s, r = summarize(recs), recs[0]
         cfg = r.config
-        rows.append([r.title or run, r.model, f"{r.parameters:,}", str(s["n"]), error_cell(s), str(r.epochs),
-                     f"{cfg['optimizer']}, {cfg['schedule']}, batch {cfg['batch_size']}", _fmt_time(s["mean_train_s"]),
-                     f"{s['mean_train_s'] / r.epochs:.1f} s", f"{r.hardware}, {r.machine.get('threads', '?')} threads"])
-    return markdown_table(["run", "model", "parameters", "seeds", "test error (mean &plusmn; sd, range)", "epochs",
-                           "optimiser, schedule, batch", "train time", "per epoch", "device, threads"], rows,
-                          right=(2, 3, 5, 7, 8))
+        cells = {
+            "run": r.title or run,
+            "model": r.model,
+            "parameters": f"{r.parameters:,}",
+            "seeds": str(s["n"]),
+            "error": error_cell(s),
+            "epochs": str(r.epochs),
+            "recipe": f"{cfg['optimizer']}, {cfg['schedule']}, batch {cfg['batch_size']}",
+            "train time": _fmt_time(s["mean_train_s"]),
+            "per epoch": f"{s['mean_train_s'] / r.epochs:.1f} s",
+            "threads": str(r.machine.get("threads", "?")),
+            "device": f"{r.hardware}, {r.machine.get('threads', '?')} threads",
+        }
+        rows.append([cells[k] for k in keys])
+    return markdown_table(
+        [RUN_COLUMNS[k][0] for k in keys], rows, right=[i for i, k in enumerate(keys) if RUN_COLUMNS[k][1]]
+    )
 
 
 def standard_error_of_difference(a: Mapping, b: Mapping) -> float:
@@ -412,7 +491,7 @@ def standard_error_of_difference(a: Mapping, b: Mapping) -> float:
     seeds' standard deviation, ``n`` their number). The book calls a change *beyond the noise*
     when it is more than twice this (chapter 8).
 
-    Chapters: 6, 8.
+    Explained in: chapter 8, "What each change from 1998 buys".
     """
     return math.sqrt(a["sd_error"] ** 2 / a["n"] + b["sd_error"] ** 2 / b["n"])
 
@@ -423,7 +502,7 @@ def ablation_rows(steps: Sequence[Tuple[str, str]], records) -> List[Dict]:
     (:func:`standard_error_of_difference`) and whether the change is beyond the noise, more than
     twice that (``None`` and ``"-"`` for the first step).
 
-    Chapters: 8.
+    Explained in: chapter 8, "What each change from 1998 buys".
     """
     groups = group_runs(records)
     out, previous = [], None
@@ -432,32 +511,181 @@ def ablation_rows(steps: Sequence[Tuple[str, str]], records) -> List[Dict]:
         if not recs:
             raise ValueError(f"no records of run {run!r}; make them with `python -m lenet record {run}`")
         s = summarize(recs)
-        row = {"run": run, "label": label, "parameters": recs[0].parameters, "summary": s,
-               "per_epoch_s": s["mean_train_s"] / recs[0].epochs, "change": None, "se": None, "beyond noise": "-"}
+        row = {
+            "run": run,
+            "label": label,
+            "parameters": recs[0].parameters,
+            "summary": s,
+            "per_epoch_s": s["mean_train_s"] / recs[0].epochs,
+            "change": None,
+            "se": None,
+            "beyond noise": "-",
+        }
         if previous is not None:
-            row["change"], row["se"] = s["mean_error"] - previous["mean_error"], standard_error_of_difference(previous, s)
+            row["change"], row["se"] = (
+                s["mean_error"] - previous["mean_error"],
+                standard_error_of_difference(previous, s),
+            )
             row["beyond noise"] = "yes" if abs(row["change"]) > 2 * row["se"] else "no"
         out.append(row)
         previous = s
     return out
 
 
-def ablation_table(rows: Sequence[Mapping]) -> str:
-    """The rows of :func:`ablation_rows` as a Markdown table (chapter 8).
+def ablation_table(rows: Sequence[Mapping], se: bool = False) -> str:
+    """The rows of :func:`ablation_rows` as a Markdown table (chapter 8); with ``se`` each change
+    is followed by its standard error (``-0.74 &plusmn; 0.15``).
 
-    Chapters: 8.
+    Explained in: chapter 8, "What each change from 1998 buys".
     """
-    cells = [[r["label"], f"{r['parameters']:,}", error_cell(r["summary"]),
-              "-" if r["change"] is None else f"{100 * r['change']:+.2f}", f"{r['per_epoch_s']:.1f} s", r["beyond noise"]]
-             for r in rows]
-    return markdown_table(["design", "parameters", "test error (mean &plusmn; sd, range)", "change (points)", "per epoch",
-                           "beyond the noise?"], cells, right=(1, 3, 4))
+
+    def change(r: Mapping) -> str:
+        if r["change"] is None:
+            return "-"
+        return f"{100 * r['change']:+.2f}" + (f" &plusmn; {100 * r['se']:.2f}" if se else "")
+
+    cells = [
+        [
+            r["label"],
+            f"{r['parameters']:,}",
+            error_cell(r["summary"]),
+            change(r),
+            f"{r['per_epoch_s']:.1f} s",
+            r["beyond noise"],
+        ]
+        for r in rows
+    ]
+    return markdown_table(
+        [
+            "design",
+            "parameters",
+            "test error (mean &plusmn; sd, range)",
+            "change (points" + (" &plusmn; s.e.)" if se else ")"),
+            "per epoch",
+            "beyond the noise?",
+        ],
+        cells,
+        right=(1, 3, 4),
+    )
+
+
+# --------------------------------------------------------------------------- a 2 x 2 design
+
+
+@dataclass(frozen=True)
+class Effect:
+    """A change of mean test error (a fraction; ``+0.004`` is 0.4 points worse) and its standard
+    error. The book calls it *beyond the noise* when it is more than twice its standard error.
+    """
+
+    change: float
+    se: float
+
+    @property
+    def beyond_noise(self) -> bool:
+        return abs(self.change) > 2 * self.se
+
+    def __str__(self) -> str:
+        return f"{100 * self.change:+.2f} points (standard error {100 * self.se:.2f})"
+
+
+def effect(before: Mapping, after: Mapping) -> Effect:
+    """The change from run ``before`` to run ``after`` (summaries of :func:`lenet.records.summarize`).
+
+    Explained in: chapter 8, "What each change from 1998 buys".
+    """
+    return Effect(after["mean_error"] - before["mean_error"], standard_error_of_difference(before, after))
+
+
+def interaction(cells: Sequence[Sequence[Mapping]]) -> Effect:
+    """How much the second factor's effect changes with the first, in a 2 x 2 design of runs,
+    ``cells[i][j]`` with level ``i`` of the first factor and ``j`` of the second: the difference
+    of the two differences, ``(d - c) - (b - a)`` for ``[[a, b], [c, d]]``. Its standard error
+    adds the four cells' ``s^2 / n``, as :func:`standard_error_of_difference` adds two.
+
+    Explained in: chapter 8, "ReLU and max pooling, with and without each other".
+    """
+    (a, b), (c, d) = cells
+    change = (d["mean_error"] - c["mean_error"]) - (b["mean_error"] - a["mean_error"])
+    return Effect(change, math.sqrt(sum(s["sd_error"] ** 2 / s["n"] for s in (a, b, c, d))))
+
+
+@dataclass(frozen=True)
+class TwoByTwo:
+    """Four runs that cross two factors of two levels each (chapter 8): ``cells[i][j]`` summarises
+    the run with level ``i`` of the row factor and level ``j`` of the column factor. Made by
+    :func:`two_by_two`.
+    """
+
+    runs: Tuple[Tuple[str, str], Tuple[str, str]]
+    rows: Tuple[str, str]
+    columns: Tuple[str, str]
+    cells: Tuple[Tuple[Dict, Dict], Tuple[Dict, Dict]]
+
+    def column_effect(self, row: int) -> Effect:
+        """The effect of the column factor (column 0 to column 1) in row ``row``."""
+        return effect(self.cells[row][0], self.cells[row][1])
+
+    def row_effect(self, column: int) -> Effect:
+        """The effect of the row factor (row 0 to row 1) in column ``column``."""
+        return effect(self.cells[0][column], self.cells[1][column])
+
+    @property
+    def interaction(self) -> Effect:
+        return interaction(self.cells)
+
+
+def two_by_two(runs: Sequence[Sequence[str]], records, rows: Sequence[str], columns: Sequence[str]) -> TwoByTwo:
+    """The 2 x 2 design of ``runs`` (``runs[i][j]``, the run with level ``rows[i]`` and level
+    ``columns[j]``), from ``records``; a clear error names a run without records.
+
+    Explained in: chapter 8, "ReLU and max pooling, with and without each other".
+    """
+    if len(runs) != 2 or any(len(r) != 2 for r in runs) or len(rows) != 2 or len(columns) != 2:
+        raise ValueError("a 2 x 2 design needs runs [[a, b], [c, d]], two row labels and two column labels")
+    groups = group_runs(records)
+    missing = [run for pair in runs for run in pair if not groups.get(run)]
+    if missing:
+        raise ValueError(
+            f"no records of run(s) {', '.join(missing)}; make them with `python -m lenet record {' '.join(missing)}`"
+        )
+    (a, b), (c, d) = runs
+    cells = ((summarize(groups[a]), summarize(groups[b])), (summarize(groups[c]), summarize(groups[d])))
+    return TwoByTwo(((a, b), (c, d)), (rows[0], rows[1]), (columns[0], columns[1]), cells)
+
+
+def two_by_two_table(design: TwoByTwo) -> str:
+    """``design`` as a Markdown table: each cell's mean test error &plusmn; the seeds' standard
+    deviation; in the last column and the last row, each factor's effect with the other factor
+    held at each level, and their interaction in the corner, in points &plusmn; standard error,
+    in bold when beyond the noise.
+
+    Explained in: chapter 8, "ReLU and max pooling, with and without each other".
+    """
+
+    def cell(s: Mapping) -> str:
+        return f"{100 * s['mean_error']:.2f}% &plusmn; {100 * s['sd_error']:.2f}"
+
+    def shown(e: Effect) -> str:
+        text = f"{100 * e.change:+.2f} &plusmn; {100 * e.se:.2f}"
+        return f"**{text}**" if e.beyond_noise else text
+
+    body = [[design.rows[i], *(cell(s) for s in design.cells[i]), shown(design.column_effect(i))] for i in range(2)]
+    body.append(
+        [
+            f"effect of {design.rows[1]}",
+            shown(design.row_effect(0)),
+            shown(design.row_effect(1)),
+            "interaction " + shown(design.interaction),
+        ]
+    )
+    return markdown_table(["", *design.columns, f"effect of {design.columns[1]}"], body)
 
 
 def plot_results(records, ax=None, labels=None):
     """Test error against training time (log scale), one point per record, one colour per run.
 
-    Chapters: 8.
+    Explained in: chapter 8, "The runs".
     """
     if ax is None:
         fig, ax = plt.subplots(figsize=(7.5, 4.2))
@@ -465,9 +693,14 @@ def plot_results(records, ax=None, labels=None):
         fig = ax.figure
     markers = {"classic": "s", "modern": "o"}
     for i, (run, recs) in enumerate(group_runs(records).items()):
-        ax.scatter([max(r.train_s, 1e-3) for r in recs], [100 * r.test_error for r in recs],
-                   marker=markers.get(recs[0].model, "^"), color=f"C{i}", s=40,
-                   label=(labels or {}).get(run, recs[0].title or run))
+        ax.scatter(
+            [max(r.train_s, 1e-3) for r in recs],
+            [100 * r.test_error for r in recs],
+            marker=markers.get(recs[0].model, "^"),
+            color=f"C{i}",
+            s=40,
+            label=(labels or {}).get(run, recs[0].title or run),
+        )
     ax.axhline(100 * PAPER_TEST_ERROR, color="k", linestyle="--", linewidth=1, label="paper LeNet-5 (0.95%)")
     ax.set_xscale("log")
     _plain_log_axis(ax.xaxis)
@@ -480,7 +713,35 @@ def plot_results(records, ax=None, labels=None):
 
 
 __all__ = [
-    "PAPER_TEST_ERROR", "PAPER_TEST_ERROR_DISTORTED", "plot_bitmaps", "bitmap_distances", "plot_matrix",
-    "plot_squash", "plot_f6_states", "plot_map_loss", "plot_history", "confusion_matrix", "most_confused",
-    "plot_confusion_matrix", "misclassified", "plot_misclassified", "plot_predictions", "plot_records_by_epoch",
-    "markdown_table", "error_cell", "group_runs", "runs_table", "standard_error_of_difference", "ablation_rows", "ablation_table", "plot_results"]
+    "PAPER_TEST_ERROR",
+    "PAPER_TEST_ERROR_DISTORTED",
+    "plot_bitmaps",
+    "bitmap_distances",
+    "plot_matrix",
+    "plot_squash",
+    "plot_f6_states",
+    "plot_map_loss",
+    "plot_history",
+    "confusion_matrix",
+    "most_confused",
+    "plot_confusion_matrix",
+    "misclassified",
+    "plot_misclassified",
+    "plot_predictions",
+    "plot_records_by_epoch",
+    "markdown_table",
+    "error_cell",
+    "group_runs",
+    "RUN_COLUMNS",
+    "runs_table",
+    "standard_error_of_difference",
+    "ablation_rows",
+    "ablation_table",
+    "Effect",
+    "effect",
+    "interaction",
+    "TwoByTwo",
+    "two_by_two",
+    "two_by_two_table",
+    "plot_results",
+]
