@@ -23,18 +23,13 @@ CHECKPOINT_FORMATS = ("lenet-checkpoint/1", CHECKPOINT_FORMAT)
 
 
 class CheckpointError(ValueError):
-    """A checkpoint cannot be read, or holds another model than the one asked for.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """A checkpoint cannot be read, or holds another model than the one asked for."""
 
 
 def config_from_v1(d: Dict[str, Any]) -> Dict[str, Any]:
     """A configuration dict of the first formats (records and checkpoints ``/1``) as the current
     :class:`lenet.train.TrainConfig` reads it: how the run ran is dropped (it is kept apart
     now), and a target accuracy in percent becomes a fraction.
-
-    Chapters: none (the package and its command line use it).
     """
     d = {k: v for k, v in d.items() if k not in ("device", "progress", "amp", "compile", "cuda_graph")}
     if d.get("target_acc") is not None and d["target_acc"] > 1:
@@ -42,16 +37,20 @@ def config_from_v1(d: Dict[str, Any]) -> Dict[str, Any]:
     return d
 
 
-def save_checkpoint(path: Union[str, Path], model: nn.Module, config: TrainConfig, history: Optional[History] = None) -> Path:
+def save_checkpoint(
+    path: Union[str, Path], model: nn.Module, config: TrainConfig, history: Optional[History] = None
+) -> Path:
     """Save the weights with the model's name, the configuration and (optionally) the history,
     atomically; return the path.
 
-    Chapters: 7.
+    Explained in: chapter 7, "Saving and reloading a checkpoint".
     """
     base = unwrap(model)
     name = getattr(base, "name", None)
     if name not in MODELS:
-        raise CheckpointError(f"cannot save a {type(base).__name__}: only {', '.join(MODELS)} LeNet-5 models are supported")
+        raise CheckpointError(
+            f"cannot save a {type(base).__name__}: only the {' and '.join(MODELS)} LeNet-5 models are supported"
+        )
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     payload = {
@@ -63,12 +62,13 @@ def save_checkpoint(path: Union[str, Path], model: nn.Module, config: TrainConfi
     }
     tmp = path.with_name(path.name + ".part")
     torch.save(payload, tmp)
-    tmp.replace(path)
+    tmp.replace(path)  # renamed only once complete: never half a checkpoint
     return path
 
 
-def load_checkpoint(path: Union[str, Path], model: Optional[nn.Module] = None,
-                    map_location: Union[str, torch.device] = "cpu") -> Tuple[nn.Module, Dict[str, Any]]:
+def load_checkpoint(
+    path: Union[str, Path], model: Optional[nn.Module] = None, map_location: Union[str, torch.device] = "cpu"
+) -> Tuple[nn.Module, Dict[str, Any]]:
     """Load a checkpoint written by :func:`save_checkpoint`.
 
     With ``model`` given, its weights are replaced in place, and a checkpoint of another model
@@ -77,7 +77,7 @@ def load_checkpoint(path: Union[str, Path], model: Optional[nn.Module] = None,
     :class:`lenet.train.TrainConfig`, ``payload["history"]`` its :class:`lenet.train.History` (or
     None).
 
-    Chapters: 7.
+    Explained in: chapter 7, "Saving and reloading a checkpoint".
     """
     path = Path(path)
     if not path.is_file():
@@ -103,7 +103,7 @@ def load_checkpoint(path: Union[str, Path], model: Optional[nn.Module] = None,
                 f"'{have}' model ({type(unwrap(model)).__name__}); build a {MODELS[name].__name__} or call "
                 f"load_checkpoint without a model"
             )
-    base = unwrap(model)
+    base: Any = unwrap(model)  # a LeNet-5: it has default_normalization
     base.normalization = config.normalization or base.default_normalization
     try:
         base.load_state_dict(payload["state_dict"])
@@ -113,4 +113,11 @@ def load_checkpoint(path: Union[str, Path], model: Optional[nn.Module] = None,
     return model, {**payload, "config": config, "history": history}
 
 
-__all__ = ["CHECKPOINT_FORMAT", "CHECKPOINT_FORMATS", "CheckpointError", "config_from_v1", "save_checkpoint", "load_checkpoint"]
+__all__ = [
+    "CHECKPOINT_FORMAT",
+    "CHECKPOINT_FORMATS",
+    "CheckpointError",
+    "config_from_v1",
+    "save_checkpoint",
+    "load_checkpoint",
+]

@@ -33,14 +33,13 @@ MNIST is about 2-3 pixels wide.
 from __future__ import annotations
 
 import math
-from typing import NamedTuple, Optional, Sequence, Union
+from typing import Any, NamedTuple, Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
 
 from .inference import input_transform
 from .models import evaluating, unwrap
-
 
 #: Characters read as background and as light ink (half intensity); any other is full ink.
 BACKGROUND_CHARS = " ._"
@@ -63,7 +62,7 @@ def parse_ascii(art: str) -> torch.Tensor:
     Blank lines at the top and bottom are dropped; short lines are padded with background.
     Raises ``ValueError`` when there is no ink at all.
 
-    Chapters: 7.
+    Explained in: chapter 7, "Draw your own digit".
     """
     if not isinstance(art, str):
         raise TypeError(f"art must be a string, got {type(art).__name__}")
@@ -92,8 +91,6 @@ def parse_ascii(art: str) -> torch.Tensor:
 def stroke_width(drawing: torch.Tensor) -> float:
     """Estimated stroke width of a drawing, in its own cells: the median length of the runs of
     ink along rows and along columns, the smaller of the two.
-
-    Chapters: none (the package and its command line use it).
     """
     ink = (torch.as_tensor(drawing) > 0.25).to(torch.int8)
 
@@ -120,66 +117,97 @@ def stroke_width(drawing: torch.Tensor) -> float:
 def _crop(x: torch.Tensor) -> torch.Tensor:
     rows = torch.nonzero(x.sum(1) > 0).view(-1)
     cols = torch.nonzero(x.sum(0) > 0).view(-1)
-    return x[int(rows[0]): int(rows[-1]) + 1, int(cols[0]): int(cols[-1]) + 1]
+    return x[int(rows[0]) : int(rows[-1]) + 1, int(cols[0]) : int(cols[-1]) + 1]
 
 
 def _gaussian_kernel(sigma: float) -> torch.Tensor:
     radius = max(1, math.ceil(2 * sigma))
     t = torch.arange(-radius, radius + 1, dtype=torch.float32)
-    g = torch.exp(-(t ** 2) / (2 * sigma ** 2))
+    g = torch.exp(-(t**2) / (2 * sigma**2))
     g = g / g.sum()
     return (g[:, None] * g[None, :])[None, None]
 
 
-def to_mnist(drawing, box: int = BOX, field: int = FIELD, stroke_px: float = STROKE_PX,
-             blur_sigma: float = BLUR_SIGMA) -> torch.Tensor:
-    """A drawing (2-D array, ink > 0, any size) -> an MNIST-like uint8 image (28, 28).
-
-    1. crop to the ink and thicken strokes thinner than ``stroke_px`` final pixels;
-    2. scale (keeping the aspect ratio, averaging over areas) so the longer side is ``box``;
-    3. place in a ``field`` x ``field`` image with the centre of mass at the centre;
-    4. blur with a Gaussian of ``blur_sigma`` pixels and scale so the darkest ink is 255.
-
-    Chapters: none (the package and its command line use it).
-    """
+def _ink(drawing) -> torch.Tensor:
+    """The drawing as a float 2-D tensor, the darkest ink 1, cropped to the ink."""
     x = torch.as_tensor(drawing, dtype=torch.float32).detach().cpu()
     if x.ndim != 2:
         raise ValueError(f"a drawing is a 2-D array (rows, cols), got shape {tuple(x.shape)}")
     x = x.clamp(min=0)
     if x.max() <= 0:
         raise ValueError("the drawing has no ink")
-    x = _crop(x / x.max())
+    return _crop(x / x.max())
+
+
+def _thickened(x: torch.Tensor, box: int, stroke_px: float) -> torch.Tensor:
+    """``x`` at about 4 times the final resolution (so that thickening and scaling are smooth),
+    its strokes grown (a max filter) to at least ``stroke_px`` pixels once scaled to ``box``."""
     h, w = x.shape
-    # work at a high resolution (about 4x the final box) so thickening and scaling are smooth
     up = max(1, math.ceil(4 * box / max(h, w)))
     hi = x.repeat_interleave(up, 0).repeat_interleave(up, 1)
     final_per_hi = box / (max(h, w) * up)  # final pixels per high-resolution pixel (before thickening)
-    width_hi = stroke_width(x) * up
-    missing_hi = stroke_px / final_per_hi - width_hi
+    missing_hi = stroke_px / final_per_hi - stroke_width(x) * up
     if missing_hi >= 2:
         k = int(missing_hi) // 2 * 2 + 1  # odd size: grow the stroke by k - 1 pixels
         hi = F.pad(hi, (k // 2,) * 4)  # room to grow at the edges
         hi = F.max_pool2d(hi[None, None], k, stride=1, padding=k // 2)[0, 0]
         hi = _crop(hi)
-    hh, ww = hi.shape
-    scale = box / max(hh, ww)
-    nh, nw = max(1, round(hh * scale)), max(1, round(ww * scale))
-    small = F.interpolate(hi[None, None], size=(nh, nw), mode="area")[0, 0]
-    # centre of mass of the scaled digit, then the offset that puts it at the field's centre
-    ys = torch.arange(nh, dtype=torch.float32)[:, None]
-    xs = torch.arange(nw, dtype=torch.float32)[None, :]
-    mass = small.sum()
-    cy, cx = float((small * ys).sum() / mass), float((small * xs).sum() / mass)
+    return hi
+
+
+def _fit_box(x: torch.Tensor, box: int) -> torch.Tensor:
+    """``x`` scaled, keeping its aspect ratio, so that its longer side is ``box`` pixels; each new
+    pixel is the mean of the area it covers (anti-aliasing, hence the grey edges)."""
+    h, w = x.shape
+    scale = box / max(h, w)
+    size = (max(1, round(h * scale)), max(1, round(w * scale)))
+    return F.interpolate(x[None, None], size=size, mode="area")[0, 0]
+
+
+def _centred(x: torch.Tensor, field: int) -> torch.Tensor:
+    """``x`` placed in a ``field`` x ``field`` image so that its centre of mass is at the centre."""
+    h, w = x.shape
+    mass = x.sum()
+    cy = float((x * torch.arange(h, dtype=torch.float32)[:, None]).sum() / mass)
+    cx = float((x * torch.arange(w, dtype=torch.float32)[None, :]).sum() / mass)
     centre = (field - 1) / 2
-    top = min(max(round(centre - cy), 0), field - nh)
-    left = min(max(round(centre - cx), 0), field - nw)
-    img = torch.zeros(field, field)
-    img[top: top + nh, left: left + nw] = small
+    top = min(max(round(centre - cy), 0), field - h)
+    left = min(max(round(centre - cx), 0), field - w)
+    image = torch.zeros(field, field)
+    image[top : top + h, left : left + w] = x
+    return image
+
+
+def _blurred_uint8(image: torch.Tensor, blur_sigma: float) -> torch.Tensor:
+    """``image`` blurred by a Gaussian of ``blur_sigma`` pixels, scaled so that its darkest ink is
+    255, as uint8."""
     if blur_sigma > 0:
         k = _gaussian_kernel(blur_sigma)
-        img = F.conv2d(img[None, None], k, padding=k.shape[-1] // 2)[0, 0]
-    img = img / img.max()
-    return (img * 255).round().clamp(0, 255).to(torch.uint8)
+        image = F.conv2d(image[None, None], k, padding=k.shape[-1] // 2)[0, 0]
+    image = image / image.max()
+    return (image * 255).round().clamp(0, 255).to(torch.uint8)
+
+
+def to_mnist(
+    drawing, box: int = BOX, field: int = FIELD, stroke_px: float = STROKE_PX, blur_sigma: float = BLUR_SIGMA
+) -> torch.Tensor:
+    """A drawing (2-D array, ink > 0, any size) -> an MNIST-like uint8 image (28, 28), prepared as
+    MNIST's digits were (LeCun, Cortes and Burges, the MNIST page): cropped to the ink, strokes
+    thickened to a pen's width, scaled to fit a 20x20 box, centred by its centre of mass in a 28x28
+    field, and softened by a slight blur.
+
+    Explained in: chapter 7, "Draw your own digit".
+    """
+    # the ink alone, cropped, the darkest ink 1
+    ink = _ink(drawing)
+    # strokes at least stroke_px pixels wide once scaled (MNIST's pen)
+    hi = _thickened(ink, box, stroke_px)
+    # the longer side box pixels (20), the aspect ratio kept
+    small = _fit_box(hi, box)
+    # in a field x field image (28x28), the centre of mass at its centre
+    image = _centred(small, field)
+    # the edges softened, the darkest ink 255
+    return _blurred_uint8(image, blur_sigma)
 
 
 def to_ascii(image, chars: str = " .:-=+*#%@", double: bool = True, frame: bool = True) -> str:
@@ -187,7 +215,7 @@ def to_ascii(image, chars: str = " .:-=+*#%@", double: bool = True, frame: bool 
     characters per pixel so the picture keeps its proportions in a monospaced font; ``frame``
     draws the image's border, so that its size and the digit's position show.
 
-    Chapters: 7.
+    Explained in: chapter 7, "Draw your own digit".
     """
     x = torch.as_tensor(image).detach().cpu().float()
     if x.ndim == 3:
@@ -210,8 +238,6 @@ class Prediction(NamedTuple):
     RBF penalties for the classic one, smaller = better); ``probabilities`` a softmax of the
     logits, or of minus the penalties (the paper's reading of the MAP criterion, Sec. II.C);
     ``image`` the 28x28 uint8 image the model saw (before padding and normalisation).
-
-    Chapters: none (the package and its command line use it).
     """
 
     digit: int
@@ -229,8 +255,6 @@ def prepare(drawing: Union[str, torch.Tensor, Sequence]) -> torch.Tensor:
     """ASCII art, a drawing (2-D array) or an MNIST image -> the uint8 (28, 28) the model sees.
 
     A uint8 28x28 tensor is taken to be MNIST-like already and passed through unchanged.
-
-    Chapters: none (the package and its command line use it).
     """
     if isinstance(drawing, str):
         return to_mnist(parse_ascii(drawing))
@@ -248,9 +272,9 @@ def classify_drawing(model: torch.nn.Module, drawing, normalization: Optional[st
     ``normalization`` given, else the one a checkpoint or :func:`lenet.train.build_model`
     recorded on the model, else the model class's default).
 
-    Chapters: 7.
+    Explained in: chapter 7, "Draw your own digit".
     """
-    base = unwrap(model)
+    base: Any = unwrap(model)  # a LeNet-5: it has classify()
     image = prepare(drawing)
     transform = input_transform(base, normalization)
     device = next(base.parameters()).device
@@ -263,6 +287,17 @@ def classify_drawing(model: torch.nn.Module, drawing, normalization: Optional[st
 
 
 __all__ = [
-    "BACKGROUND_CHARS", "LIGHT_CHARS", "parse_ascii", "stroke_width", "to_mnist", "to_ascii", "Prediction",
-    "prepare", "classify_drawing", "BOX", "FIELD", "STROKE_PX", "BLUR_SIGMA",
+    "BACKGROUND_CHARS",
+    "LIGHT_CHARS",
+    "parse_ascii",
+    "stroke_width",
+    "to_mnist",
+    "to_ascii",
+    "Prediction",
+    "prepare",
+    "classify_drawing",
+    "BOX",
+    "FIELD",
+    "STROKE_PX",
+    "BLUR_SIGMA",
 ]

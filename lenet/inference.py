@@ -9,7 +9,7 @@ set), so every caller -- :func:`predict`, the drawing pad, the chapters -- prepa
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 import torch
 import torch.nn as nn
@@ -24,27 +24,32 @@ def input_transform(model: nn.Module, normalization: Optional[str] = None) -> Ca
     :func:`lenet.train.build_model` and :func:`lenet.checkpoints.load_checkpoint` set, else the
     model class's default; padded to 32x32 for the 1998 network.
 
-    Chapters: 6, 7.
+    Explained in: chapter 7, "Predictions on test digits".
     """
     base = unwrap(model)
-    normalization = normalization or getattr(base, "normalization", None) or base.default_normalization
-    return make_transform(normalization, pad=base.input_size == 32)
+    chosen = normalization or getattr(base, "normalization", None) or base.default_normalization
+    return make_transform(str(chosen), pad=bool(base.input_size == 32))
 
 
 @torch.inference_mode()
-def predict(model: nn.Module, images: torch.Tensor, normalization: Optional[str] = None, batch_size: int = 500) -> torch.Tensor:
+def predict(
+    model: nn.Module, images: torch.Tensor, normalization: Optional[str] = None, batch_size: int = 500
+) -> torch.Tensor:
     """Predicted digits for uint8 images (N, 28, 28) (or one image (28, 28)), prepared by
     :func:`input_transform`, read ``batch_size`` at a time.
 
-    Chapters: 6, 7, 8.
+    Explained in: chapter 6, "The training loop, by hand".
     """
-    base = unwrap(model)
+    base: Any = unwrap(model)  # a LeNet-5: it has classify()
     if images.ndim == 2:
         images = images.unsqueeze(0)
     transform = input_transform(model, normalization)
     device = next(base.parameters()).device
     with evaluating(model):
-        preds = [base.classify(model(transform(images[i: i + batch_size].to(device)))) for i in range(0, len(images), batch_size)]
+        preds = [
+            base.classify(model(transform(images[i : i + batch_size].to(device))))
+            for i in range(0, len(images), batch_size)
+        ]
     return torch.cat(preds).cpu()
 
 

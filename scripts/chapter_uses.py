@@ -202,7 +202,8 @@ def write() -> int:
             start, end = first.lineno - 1, cast(int, first.end_lineno) - 1
             text = "".join(lines[start : end + 1])
             if LINE.search(text):
-                text = LINE.sub(f"{indent}{want}" if want else "", text, count=1)
+                replacement = f"{indent}{want}" if want else ""
+                text = LINE.sub(lambda _: replacement, text, count=1)
                 text = re.sub(r"\n[ \t]*\n([ \t]*\n)*([ \t]*\"\"\")", r"\n\2", text) if not want else text
             elif want:
                 body = text.rstrip()
