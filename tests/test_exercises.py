@@ -3,6 +3,9 @@ hint) and a student edition's stub (NOT DONE YET)."""
 
 from __future__ import annotations
 
+import math
+import statistics
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -13,6 +16,29 @@ from lenet.kernels import conv_output_size
 from lenet.pooling import ScaledTanh
 from lenet.rbf import map_loss
 from lenet.sdlm import scaled_tanh_slope
+
+
+def _central_differences(f, w, h=1e-6):
+    grad = torch.zeros_like(w)
+    for i in range(w.numel()):
+        keep = float(w.view(-1)[i])
+        w.view(-1)[i] = keep + h
+        up = f(w)
+        w.view(-1)[i] = keep - h
+        down = f(w)
+        w.view(-1)[i] = keep
+        grad.view(-1)[i] = (up - down) / (2 * h)
+    return grad
+
+
+def _forward_differences(f, w, h=1e-3):  # one-sided, and a step too large: not accurate enough
+    base, grad = f(w), torch.zeros_like(w)
+    for i in range(w.numel()):
+        keep = float(w.view(-1)[i])
+        w.view(-1)[i] = keep + h
+        grad.view(-1)[i] = (f(w) - base) / h
+        w.view(-1)[i] = keep
+    return grad
 
 
 def _f6_curvature(x5, a6, h_x6):
@@ -72,6 +98,19 @@ CASES = [
         _f6_curvature,
         lambda x5, a6, h: (_f6_curvature(x5, a6, h)[0] * 2, _f6_curvature(x5, a6, h)[1]),
         "input squared",
+    ),
+    (
+        exercises.check_standard_error,
+        lambda a, b: math.sqrt(statistics.variance(a) / len(a) + statistics.variance(b) / len(b)),
+        lambda a, b: math.sqrt(statistics.pvariance(a) / len(a) + statistics.pvariance(b) / len(b)),
+        "n - 1",
+    ),
+    (exercises.check_numerical_gradient, _central_differences, _forward_differences, "(f(w + h) - f(w - h))"),
+    (
+        exercises.check_multiply_adds,
+        exercises._reference_multiply_adds,
+        lambda model, size: sum(p.numel() for p in model.parameters()),
+        "biases are not counted",
     ),
 ]
 
