@@ -105,7 +105,7 @@ def check_layer_counts(fn: Callable[[int, int, int, int], Tuple[int, int]], seed
     """``fn(in_maps, out_maps, k, out_size) -> (parameters, connections)`` of a dense convolution
     layer with biases and square ``out_size`` x ``out_size`` output maps.
 
-    Chapters: 1.
+    Explained in: chapter 1, "Exercises".
     """
     g = _gen(seed)
 
@@ -182,7 +182,7 @@ def check_conv2d(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed:
 def check_max_pool(fn: Callable[[torch.Tensor, int], torch.Tensor], seed: int = 0) -> bool:
     """``fn(x (N, C, H, W), k) -> (N, C, H // k, W // k)``: non-overlapping max pooling.
 
-    Chapters: 3.
+    Explained in: chapter 3, "Exercises".
     """
     g = _gen(seed)
 
@@ -200,7 +200,7 @@ def check_subsampling(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], t
     """``fn(x (N, C, H, W), coefficient (C,), bias (C,))``: the 1998 subsampling before the squashing,
     i.e. coefficient x (sum of each 2x2 block) + bias.
 
-    Chapters: 3.
+    Explained in: chapter 3, "Exercises".
     """
     g = _gen(seed)
 
@@ -224,7 +224,7 @@ def check_table_parameters(fn: Callable[[Sequence[Sequence[int]], int], int], se
     """``fn(table, k) -> int``: trainable parameters of a sparsely connected convolution whose
     output map j reads the input maps ``table[j]`` through k x k kernels, with one bias per map.
 
-    Chapters: 4.
+    Explained in: chapter 4, "Exercises".
     """
     g = _gen(seed)
 
@@ -250,7 +250,7 @@ def check_table_parameters(fn: Callable[[Sequence[Sequence[int]], int], int], se
 def check_rbf(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
     """``fn(x (N, 84), centres (10, 84)) -> (N, 10)``: squared Euclidean distances, Eq. (7).
 
-    Chapters: 5.
+    Explained in: chapter 5, "Exercises".
     """
     g = _gen(seed)
 
@@ -269,7 +269,7 @@ def check_rbf(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: in
 def check_map_loss(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor], seed: int = 0) -> bool:
     """``fn(penalties (N, 10), target (N,), j) -> scalar``: the MAP criterion, Eq. (9), averaged.
 
-    Chapters: 5.
+    Explained in: chapter 5, "Exercises".
     """
     g = _gen(seed)
 
@@ -291,7 +291,7 @@ def check_map_loss(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tenso
 def check_paper_normalization(fn: Callable[[torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
     """``fn(uint8 images) -> float``: background 0 -> -0.1, foreground 255 -> 1.175, linear between.
 
-    Chapters: 6.
+    Explained in: chapter 6, "Exercises".
     """
     g = _gen(seed)
 
@@ -309,7 +309,7 @@ def check_paper_normalization(fn: Callable[[torch.Tensor], torch.Tensor], seed: 
 def check_accuracy(fn: Callable[[torch.Tensor, torch.Tensor], float], seed: int = 0) -> bool:
     """``fn(logits (N, 10), labels (N,)) -> float``: the fraction of rows whose largest logit is the label.
 
-    Chapters: 7.
+    Explained in: chapter 7, "Exercises".
     """
     g = _gen(seed)
 
@@ -335,7 +335,7 @@ def check_f6_curvature(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], 
     C5's outputs ``x5``, F6's weighted sums ``a6`` and the curvature ``h_x6`` of the loss with
     respect to F6's outputs ``x6 = f(a6)`` (the scaled tanh of the 1998 network).
 
-    Chapters: 6.
+    Explained in: chapter 6, "Exercises".
     """
     g = _gen(seed)
     f = ScaledTanh()
@@ -356,3 +356,159 @@ def check_f6_curvature(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], 
     return _run("f6_curvature", fn, [(f"{n} pattern(s)", case(n)) for n in (1, 7, 64)],
                 "h_a = f'(a)^2 h_x with f'(a) = A S (1 - tanh(S a)^2); a weight's h is h_a of its unit times its "
                 "input squared; average over the patterns")
+
+
+# --------------------------------------------------------------------------- chapter 8
+
+
+def check_standard_error(fn: Callable[[Sequence[float], Sequence[float]], float], seed: int = 0) -> bool:
+    """``fn(errors_a, errors_b) -> float``: the standard error of the difference of two runs' mean
+    test errors from their seeds' errors, ``sqrt(s_a^2 / n_a + s_b^2 / n_b)`` with ``s`` the
+    sample standard deviation (divided by ``n - 1``), as :func:`lenet.report.standard_error_of_difference`
+    computes it from two runs' summaries.
+
+    Explained in: chapter 8, "Exercises".
+    """
+    g = _gen(seed)
+
+    def variance_of_mean(x: Sequence[float], ddof: int = 1) -> float:
+        """s^2 / n, with the sample variance s^2 (ddof 1: divided by n - 1) or the population one (ddof 0)."""
+        mean = sum(x) / len(x)
+        return sum((v - mean) ** 2 for v in x) / (len(x) - ddof) / len(x)
+
+    def case(n_a, n_b):
+        def run():
+            a = (0.01 + 0.002 * torch.randn(n_a, generator=g, dtype=torch.float64)).tolist()
+            b = (0.012 + 0.003 * torch.randn(n_b, generator=g, dtype=torch.float64)).tolist()
+            got = fn(list(a), list(b))
+            try:
+                got = float(got)
+            except (TypeError, ValueError):
+                raise _Failure(f"returned {type(got).__name__}; return a number") from None
+            want = math.sqrt(variance_of_mean(a) + variance_of_mean(b))
+            if math.isclose(got, math.sqrt(variance_of_mean(a, 0) + variance_of_mean(b, 0)), rel_tol=1e-9):
+                raise _Failure("this divides by n; the sample standard deviation divides by n - 1")
+            if not math.isclose(got, want, rel_tol=1e-6):
+                raise _Failure(f"returned {got:.6g}, expected {want:.6g}")
+        return run
+
+    cases = [(f"{n_a} and {n_b} seeds", case(n_a, n_b)) for n_a, n_b in ((3, 3), (2, 5), (20, 3))]
+    return _run(
+        "standard_error",
+        fn,
+        cases,
+        "for each run: the sample variance of its errors (divide by n - 1) over its n; add the two; take the root",
+    )
+
+
+# --------------------------------------------------------------------------- chapter 0
+
+
+def check_numerical_gradient(fn: Callable[..., torch.Tensor], seed: int = 0) -> bool:
+    """``fn(f, w) -> tensor shaped like w``: the gradient of ``f`` (a function of a float64 tensor
+    ``w`` that returns a number) at ``w``, one entry at a time by the central difference
+    ``(f(w + h e_i) - f(w - h e_i)) / 2h``; ``w`` must hold its values again afterwards. Compared
+    with autograd's gradient.
+
+    Explained in: chapter 0, "Exercises".
+    """
+    g = _gen(seed)
+
+    def case(shape):
+        def run():
+            w = torch.randn(shape, generator=g, dtype=torch.float64)
+            a = torch.randn(shape, generator=g, dtype=torch.float64)
+
+            def f(v: torch.Tensor) -> float:
+                return float((a * v**3).sum() + torch.sin(v).sum() * (v**2).sum() / 4)
+
+            start = w.clone().requires_grad_(True)
+            (a * start**3).sum().add(torch.sin(start).sum() * (start**2).sum() / 4).backward()
+            kept = w.clone()
+            got = fn(f, w)
+            if not torch.allclose(w, kept, rtol=0, atol=1e-12):
+                raise _Failure("w was changed: put every entry back after the two evaluations")
+            _close(got, start.grad, f"a function of a tensor of shape {tuple(shape)}", atol=1e-6, rtol=1e-6)
+
+        return run
+
+    return _run(
+        "numerical_gradient",
+        fn,
+        [(f"shape {s}", case(s)) for s in ((3,), (2, 4))],
+        "for each entry i: keep its value, set it to value + h and evaluate f, to value - h and "
+        "evaluate f, put the value back; the entry's gradient is (f(w + h) - f(w - h)) / (2h)",
+    )
+
+
+# --------------------------------------------------------------------------- chapter 9
+
+
+def _reference_multiply_adds(model: torch.nn.Module, input_size: int) -> int:
+    """Multiply-adds of one image's forward pass through the model's ``nn.Conv2d`` and ``nn.Linear``
+    layers, weights only: each convolution output costs one product per weight of its filter."""
+    total = 0
+
+    def count(module: torch.nn.Module, inputs: Any, output: torch.Tensor) -> None:
+        nonlocal total
+        if isinstance(module, torch.nn.Conv2d):
+            total += output[0].numel() * module.weight[0].numel()
+        elif isinstance(module, torch.nn.Linear):
+            total += module.weight.numel()
+
+    hooks = [m.register_forward_hook(count) for m in model.modules()]
+    try:
+        with torch.no_grad():
+            model(torch.zeros(1, 1, input_size, input_size))
+    finally:
+        for h in hooks:
+            h.remove()
+    return total
+
+
+def _random_network(g: torch.Generator, input_size: int) -> torch.nn.Module:
+    """A small random stack: two convolutions (random widths, kernels, strides, padding), ReLU,
+    max pooling, then two linear layers."""
+    def pick(*choices: int) -> int:
+        return choices[int(torch.randint(len(choices), (1,), generator=g))]
+
+    c1, c2 = pick(2, 4, 6), pick(3, 8)
+    convs = torch.nn.Sequential(
+        torch.nn.Conv2d(1, c1, pick(3, 5), stride=pick(1, 2), padding=pick(0, 1, 2)), torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2), torch.nn.Conv2d(c1, c2, 3, padding=pick(0, 1)), torch.nn.ReLU(), torch.nn.Flatten())
+    with torch.no_grad():
+        width = convs(torch.zeros(1, 1, input_size, input_size)).shape[1]
+    hidden = pick(16, 50)
+    return torch.nn.Sequential(convs, torch.nn.Linear(width, hidden), torch.nn.ReLU(), torch.nn.Linear(hidden, 10))
+
+
+def check_multiply_adds(fn: Callable[[torch.nn.Module, int], int], seed: int = 0) -> bool:
+    """``fn(model, input_size) -> int``: the multiply-adds of one image's forward pass (one channel,
+    ``input_size`` x ``input_size``) through the ``nn.Conv2d`` and ``nn.Linear`` layers of
+    ``model``, weights only; checked on the modern LeNet-5 and on small random networks.
+
+    Explained in: chapter 9, "Exercises".
+    """
+    from .models import LeNet5Modern
+
+    g = _gen(seed)
+
+    def case(make: Callable[[], torch.nn.Module], size: int, what: str) -> Callable[[], None]:
+        def run() -> None:
+            model = make()
+            want = _reference_multiply_adds(model, size)
+            got = fn(model, size)
+            if not isinstance(got, (int, float)) or isinstance(got, bool) or int(got) != got:
+                raise _Failure(f"{what}: returned {got!r}; return a whole number")
+            if int(got) != want:
+                raise _Failure(f"{what}: returned {int(got):,}, expected {want:,}")
+        return run
+
+    cases = [("the modern LeNet-5", case(LeNet5Modern, 28, "LeNet5Modern at 28x28"))]
+    for i, size in enumerate((16, 28, 32)):
+        cases.append((f"random network {i + 1}", case(lambda size=size: _random_network(g, size), size,
+                                                      f"a random network at {size}x{size}")))
+    return _run("multiply_adds", fn, cases,
+                "a convolution: (output channels x output height x output width) x (input channels x kernel "
+                "height x kernel width); a linear layer: in_features x out_features; biases are not counted")
+

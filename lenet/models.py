@@ -38,7 +38,7 @@ class LeNet5Modern(nn.Module):
 
     Shape: (N, 1, 28, 28) -> (N, 10).
 
-    Chapters: 5, 7.
+    Explained in: chapter 7, "The same network in `lenet`".
     """
 
     name = "modern"
@@ -122,28 +122,48 @@ class LeNet5Classic(nn.Module):
 
     Shape: (N, 1, 32, 32) -> (N, 10).
 
-    Chapters: 5, 6, 7.
+    Explained in: chapter 1, "A 32x32 image through every layer".
     """
 
     name = "classic"
     input_size = 32
     default_normalization = "paper"
-    OPTIONS = {"output": ("rbf", "linear"), "activation": ("scaled_tanh", "relu"),
-               "pooling": ("subsampling", "max"), "c3": ("table", "dense")}
+    OPTIONS = {
+        "output": ("rbf", "linear"),
+        "activation": ("scaled_tanh", "relu"),
+        "pooling": ("subsampling", "max"),
+        "c3": ("table", "dense"),
+    }
 
-    def __init__(self, j: float = 0.1, output: str = "rbf", activation: str = "scaled_tanh",
-                 pooling: str = "subsampling", c3: str = "table") -> None:
+    def __init__(
+        self,
+        j: float = 0.1,
+        output: str = "rbf",
+        activation: str = "scaled_tanh",
+        pooling: str = "subsampling",
+        c3: str = "table",
+    ) -> None:
         super().__init__()
         for option, value in (("output", output), ("activation", activation), ("pooling", pooling), ("c3", c3)):
             if value not in self.OPTIONS[option]:
-                raise ValueError(f"LeNet5Classic: unknown {option} {value!r}; choose one of: {', '.join(self.OPTIONS[option])}")
+                raise ValueError(
+                    f"LeNet5Classic: unknown {option} {value!r}; choose one of: {', '.join(self.OPTIONS[option])}"
+                )
         self.j = j
         self.options = dict(output=output, activation=activation, pooling=pooling, c3=c3)
         self.squash = ScaledTanh() if activation == "scaled_tanh" else nn.ReLU()
         self.C1 = nn.Conv2d(1, 6, kernel_size=5)
-        self.S2 = Subsampling(6, activation=self.squash) if pooling == "subsampling" else nn.Sequential(nn.MaxPool2d(2), self.squash)
+        self.S2 = (
+            Subsampling(6, activation=self.squash)
+            if pooling == "subsampling"
+            else nn.Sequential(nn.MaxPool2d(2), self.squash)
+        )
         self.C3 = SparseConv2d(6, C3_TABLE, kernel_size=5) if c3 == "table" else nn.Conv2d(6, 16, kernel_size=5)
-        self.S4 = Subsampling(16, activation=self.squash) if pooling == "subsampling" else nn.Sequential(nn.MaxPool2d(2), self.squash)
+        self.S4 = (
+            Subsampling(16, activation=self.squash)
+            if pooling == "subsampling"
+            else nn.Sequential(nn.MaxPool2d(2), self.squash)
+        )
         self.C5 = nn.Conv2d(16, 120, kernel_size=5)
         self.F6 = nn.Linear(120, 84)
         self.output = RBFOutput(DIGIT_BITMAPS) if output == "rbf" else nn.Linear(84, 10)
@@ -168,19 +188,19 @@ class LeNet5Classic(nn.Module):
         ``F6 sum`` (the paper's :math:`a_i`, Eq. 5): SDLM's curvature sweep needs them.
         """
         _check_input(x, self.input_size, type(self).__name__)
-        f = self.squash
+        f = self.squash  # the scaled tanh, 1.7159 tanh(2a/3) (chapter 3)
         out: Dict[str, torch.Tensor] = {}
-        out["C1 sum"] = self.C1(x)
+        out["C1 sum"] = self.C1(x)  # 6 convolutions 5x5 (chapter 2)
         out["C1"] = f(out["C1 sum"])
-        out["S2"] = self.S2(out["C1"])
-        out["C3 sum"] = self.C3(out["S2"])
+        out["S2"] = self.S2(out["C1"])  # trainable 2x2 subsampling, then f (chapter 3)
+        out["C3 sum"] = self.C3(out["S2"])  # 16 convolutions 5x5 wired by Table I (chapter 4)
         out["C3"] = f(out["C3 sum"])
-        out["S4"] = self.S4(out["C3"])
-        out["C5 sum"] = torch.flatten(self.C5(out["S4"]), 1)
+        out["S4"] = self.S4(out["C3"])  # as S2 (chapter 3)
+        out["C5 sum"] = torch.flatten(self.C5(out["S4"]), 1)  # 120 convolutions 5x5 over all of S4 (chapter 5)
         out["C5"] = f(out["C5 sum"])
-        out["F6 sum"] = self.F6(out["C5"])
+        out["F6 sum"] = self.F6(out["C5"])  # 84 fully connected units (chapter 5)
         out["F6"] = f(out["F6 sum"])
-        out["output"] = self.output(out["F6"])
+        out["output"] = self.output(out["F6"])  # 10 RBF penalties, distances to the digit bitmaps (chapter 5)
         return out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -219,20 +239,14 @@ MODELS: Dict[str, Type[nn.Module]] = {"classic": LeNet5Classic, "modern": LeNet5
 
 
 def get_model(name: str, **kwargs) -> nn.Module:
-    """A fresh model by name ('classic' or 'modern'); raises ``ValueError`` naming the choices.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """A fresh model by name ('classic' or 'modern'); raises ``ValueError`` naming the choices."""
     if name not in MODELS:
         raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(MODELS)}")
     return MODELS[name](**kwargs)
 
 
 def unwrap(model: nn.Module) -> nn.Module:
-    """The module itself, for a model wrapped by ``torch.compile`` (which keeps it as ``_orig_mod``).
-
-    Chapters: none (the package and its command line use it).
-    """
+    """The module itself, for a model wrapped by ``torch.compile`` (which keeps it as ``_orig_mod``)."""
     return getattr(model, "_orig_mod", model)
 
 
@@ -240,8 +254,6 @@ def unwrap(model: nn.Module) -> nn.Module:
 def evaluating(model: nn.Module) -> Iterator[nn.Module]:
     """``with evaluating(model):`` runs the block in eval mode and restores the model's mode after
     it, also when the block raises.
-
-    Chapters: none (the package and its command line use it).
     """
     was_training = model.training
     model.eval()
@@ -254,7 +266,7 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
 def count_parameters(model: nn.Module, trainable_only: bool = True) -> int:
     """Number of (trainable) parameters of ``model``.
 
-    Chapters: 5, 6, 7.
+    Explained in: chapter 0, "Modules".
     """
     return sum(p.numel() for p in model.parameters() if p.requires_grad or not trainable_only)
 

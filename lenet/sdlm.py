@@ -6,7 +6,8 @@ Each trainable parameter ``w_k`` gets its own step size
 
 where ``h_kk`` estimates the second derivative of the loss with respect to ``w_k`` and ``mu``
 (0.02 in the paper) keeps the step bounded, by ``eta / mu``, where the curvature is small. The
-estimate is the paper's Gauss-Newton one (Appendix C): second derivatives are propagated backwards through the network like gradients,
+estimate is the paper's Gauss-Newton one (Appendix C): second derivatives are propagated
+backwards through the network like gradients,
 
 * through a squashing function ``x = f(a)``:  ``h_a = f'(a)^2 h_x`` (the ``f''`` term dropped);
 * through a weighted sum ``a_i = sum_j w_ij x_j``:  ``h_x_j = sum_i w_ij^2 h_a_i`` (cross terms
@@ -18,9 +19,11 @@ the MAP loss (Eq. 9) is computed exactly here (:func:`output_curvature`). The es
 over a set of patterns (500 in the paper, drawn before each pass and held fixed during it).
 
 :func:`curvature` runs the sweep for :class:`lenet.models.LeNet5Classic`; :class:`SDLM` is the
-optimiser that uses it. The paper updates after every pattern; :class:`SDLM` with ``batch_size``
-B applies the sum of B patterns' gradients at once, each with its per-pattern step (the paper's
-update, with the weights held fixed for B patterns), so ``batch_size=1`` is the paper's method.
+optimiser that uses it. :func:`newton_step` and :func:`loss_along` show the idea on one parameter:
+Newton's step, from a slope and a curvature measured by finite differences. The paper updates
+after every pattern; :class:`SDLM` with ``batch_size`` B applies the sum of B patterns' gradients
+at once, each with its per-pattern step (the paper's update, with the weights held fixed for B
+patterns), so ``batch_size=1`` is the paper's method.
 Chapter 6 teaches it; ``tests/test_sdlm.py`` checks the sweep against independent computations.
 
 Everything that changes between passes (the curvature, mu, eta) lives in tensors that
@@ -30,7 +33,7 @@ operations on the same memory: one step recorded as a CUDA graph serves the whol
 
 from __future__ import annotations
 
-from typing import Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple
 
 import torch
 import torch.nn as nn
@@ -53,11 +56,50 @@ MU_SCHEDULES = ("constant", "eta")
 PAPER_OPTIONS = {"output": "rbf", "activation": "scaled_tanh", "pooling": "subsampling", "c3": "table"}
 
 
-def scaled_tanh_slope(a: torch.Tensor, f: ScaledTanh) -> torch.Tensor:
-    """f'(a) for f(a) = A tanh(S a): A S (1 - tanh(S a)^2).
+def loss_along(
+    model: nn.Module, x: torch.Tensor, y: torch.Tensor, name: str, index: Tuple[int, ...]
+) -> Callable[[float], float]:
+    """The loss of ``model`` on the batch ``(x, y)`` as a function of one parameter, entry
+    ``index`` of the parameter called ``name``, all the others held: ``E = loss_along(...)``, then
+    ``E(w)``. Each call sets the entry to ``w``, computes the loss and puts the entry back.
+    Chapter 6 draws it and takes Newton's step on it (:func:`newton_step`).
 
-    Chapters: none (the package and its command line use it).
+    Explained in: chapter 6, "Newton's method in one dimension".
     """
+    params = dict(model.named_parameters())
+    if name not in params:
+        raise ValueError(f"the model has no parameter {name!r}; its parameters are: {', '.join(params)}")
+    param = params[name]
+
+    @torch.no_grad()
+    def loss(w: float) -> float:
+        kept = param[index].clone()
+        param[index] = w
+        value = float(model.loss(model(x), y))
+        param[index] = kept
+        return value
+
+    return loss
+
+
+def newton_step(loss: Callable[[float], float], w: float, dw: float = 1e-3) -> Tuple[float, float, float]:
+    """Newton's method on a function of one variable (the idea behind Appendix C's step sizes):
+    at ``w``, the slope ``g`` and the curvature ``h`` of ``loss``, measured by central
+    differences over ``dw``, and the step ``-g / h`` to the lowest point of the parabola with that
+    slope and curvature, ``loss(w) + g d + h d^2 / 2``. Returns ``(g, h, step)``.
+
+    Explained in: chapter 6, "Newton's method in one dimension".
+    """
+    up, here, down = loss(w + dw), loss(w), loss(w - dw)
+    g = (up - down) / (2 * dw)
+    h = (up - 2 * here + down) / dw**2
+    if h == 0:
+        raise ValueError(f"the curvature at w = {w} is 0 (a straight line): Newton's step is undefined there")
+    return g, h, -g / h
+
+
+def scaled_tanh_slope(a: torch.Tensor, f: ScaledTanh) -> torch.Tensor:
+    """f'(a) for f(a) = A tanh(S a): A S (1 - tanh(S a)^2)."""
     t = torch.tanh(f.slope * a)
     return f.amplitude * f.slope * (1 - t * t)
 
@@ -73,13 +115,13 @@ def output_curvature(x: torch.Tensor, centres: torch.Tensor, j: float) -> torch.
     (from the curvature of the penalties themselves). Both terms are >= 0, and neither depends on
     the pattern's label: the correct class's penalty has the same curvature as every other's.
 
-    Chapters: 6.
+    Explained in: chapter 6, "Exercises".
     """
-    y = ((x[:, None, :] - centres[None]) ** 2).sum(-1)                          # (N, 10) penalties
+    y = ((x[:, None, :] - centres[None]) ** 2).sum(-1)  # (N, 10) penalties
     logits = torch.cat([-y, x.new_full((x.shape[0], 1), -float(j))], dim=1)
     q = torch.softmax(logits, dim=1)
     q_classes, q_rubbish = q[:, :-1], q[:, -1:]
-    g = 2 * (x[:, None, :] - centres[None])                                     # (N, 10, 84)
+    g = 2 * (x[:, None, :] - centres[None])  # (N, 10, 84)
     mean = (q_classes[..., None] * g).sum(1)
     second = (q_classes[..., None] * g * g).sum(1)
     return second - mean * mean + 2 * q_rubbish
@@ -107,7 +149,7 @@ def _subsampling_backward(layer: Subsampling, x: torch.Tensor, h_out: torch.Tens
     h_coef = (h_a * s * s).sum((0, 2, 3))
     h_bias = h_a.sum((0, 2, 3))
     h_s = h_a * (layer.coefficient.view(1, -1, 1, 1) ** 2)
-    h_x = h_s.repeat_interleave(k, dim=2).repeat_interleave(k, dim=3)           # each input's weight is 1
+    h_x = h_s.repeat_interleave(k, dim=2).repeat_interleave(k, dim=3)  # each input's weight is 1
     if h_x.shape[-2:] != x.shape[-2:]:
         h_x = F.pad(h_x, (0, x.shape[-1] - h_x.shape[-1], 0, x.shape[-2] - h_x.shape[-2]))
     return h_x, h_coef, h_bias
@@ -124,12 +166,14 @@ def curvature(model: nn.Module, x: torch.Tensor) -> Dict[str, torch.Tensor]:
     of the MAP loss does not depend on them, :func:`output_curvature`).
     Returns ``{parameter name: h}``, each ``h`` shaped like its parameter, every entry >= 0.
 
-    Chapters: 6.
+    Explained in: chapter 6, "The paper's estimate: Gauss-Newton".
     """
     m = unwrap(model)
     if not isinstance(m, LeNet5Classic) or m.options != PAPER_OPTIONS:
-        raise ValueError("the SDLM curvature sweep is written for the paper's LeNet5Classic (RBF output, scaled "
-                         "tanh, trainable subsampling, Table I); use optimizer='adam' or 'sgd' for other networks")
+        raise ValueError(
+            "the SDLM curvature sweep is written for the paper's LeNet5Classic (RBF output, scaled "
+            "tanh, trainable subsampling, Table I); use optimizer='adam' or 'sgd' for other networks"
+        )
     f = m.squash
     with torch.enable_grad():  # the squared sweeps use autograd
         layer = m.forward_layers(x)  # the forward pass, with the weighted sums the sweep needs
@@ -162,12 +206,12 @@ def curvature(model: nn.Module, x: torch.Tensor) -> Dict[str, torch.Tensor]:
     return {name: (h[name] / n).detach() for name, _ in m.named_parameters() if name in h}  # the network's order
 
 
-def curvature_sample(loader: DeviceLoader, patterns: int = CURVATURE_PATTERNS, seed: int = 0, epoch: int = 0) -> torch.Tensor:
+def curvature_sample(
+    loader: DeviceLoader, patterns: int = CURVATURE_PATTERNS, seed: int = 0, epoch: int = 0
+) -> torch.Tensor:
     """The ``patterns`` training patterns on which SDLM estimates its curvature before pass
     ``epoch``: original images of ``loader``, prepared as it prepares them, drawn from ``seed`` and
     the pass.
-
-    Chapters: none (the package and its command line use it).
     """
     n = loader.images.shape[0]
     gen = torch.Generator().manual_seed(1_000_003 + seed + epoch)
@@ -197,15 +241,23 @@ class SDLM(torch.optim.Optimizer):
         mu_schedule: one of :data:`MU_SCHEDULES`.
         curvature_patterns: patterns the curvature is estimated on (:data:`CURVATURE_PATTERNS`).
         seed: draws the curvature's patterns (with the pass number).
-
-    Chapters: none (the package and its command line use it).
     """
 
-    def __init__(self, model: nn.Module, lr: float = ETA, mu: float = MU, batch_size: int = 1,
-                 mu_schedule: str = "constant", curvature_patterns: int = CURVATURE_PATTERNS, seed: int = 0) -> None:
+    def __init__(
+        self,
+        model: nn.Module,
+        lr: float = ETA,
+        mu: float = MU,
+        batch_size: int = 1,
+        mu_schedule: str = "constant",
+        curvature_patterns: int = CURVATURE_PATTERNS,
+        seed: int = 0,
+    ) -> None:
         if not lr > 0 or not mu > 0 or batch_size < 1 or curvature_patterns < 1:
-            raise ValueError(f"SDLM needs lr > 0, mu > 0, batch_size >= 1 and curvature_patterns >= 1, got {lr}, {mu}, "
-                             f"{batch_size}, {curvature_patterns}")
+            raise ValueError(
+                f"SDLM needs lr > 0, mu > 0, batch_size >= 1 and curvature_patterns >= 1, got {lr}, {mu}, "
+                f"{batch_size}, {curvature_patterns}"
+            )
         if mu_schedule not in MU_SCHEDULES:
             raise ValueError(f"unknown mu_schedule {mu_schedule!r}; choose {' or '.join(MU_SCHEDULES)}")
         self.model = unwrap(model)
@@ -214,11 +266,11 @@ class SDLM(torch.optim.Optimizer):
         self.first_lr, self.first_mu = lr, mu
         self.mu_schedule, self.curvature_patterns, self.seed = mu_schedule, curvature_patterns, seed
         for group in self.param_groups:
-            group["scale"] = torch.empty((), device=params[0].device)   # -lr * batch_size, for the step
-            group["scale_lr"] = None                                      # the lr it was computed from
+            group["scale"] = torch.empty((), device=params[0].device)  # -lr * batch_size, for the step
+            group["scale_lr"] = None  # the lr it was computed from
             for p in group["params"]:
-                self.state[p]["h"] = torch.zeros_like(p)                  # until the first curvature
-                self.state[p]["denominator"] = torch.empty_like(p)        # mu + h, for the step
+                self.state[p]["h"] = torch.zeros_like(p)  # until the first curvature
+                self.state[p]["denominator"] = torch.empty_like(p)  # mu + h, for the step
         self._refresh()
 
     def set_curvature(self, h: Dict[nn.Parameter, torch.Tensor]) -> None:
@@ -252,7 +304,9 @@ class SDLM(torch.optim.Optimizer):
 
     def step_sizes(self) -> Dict[nn.Parameter, torch.Tensor]:
         """The per-pattern step size of every parameter, ``lr / (mu + h)``."""
-        return {p: group["lr"] / (group["mu"] + self.state[p]["h"]) for group in self.param_groups for p in group["params"]}
+        return {
+            p: group["lr"] / (group["mu"] + self.state[p]["h"]) for group in self.param_groups for p in group["params"]
+        }
 
     @torch.no_grad()
     def step(self, closure=None) -> Optional[torch.Tensor]:
@@ -278,7 +332,7 @@ def step_size_ranges(h: Dict[str, torch.Tensor], lr: float = ETA, mu: float = MU
     (weights and biases together), from :func:`curvature`'s ``{parameter name: h}``. Every step
     lies in (0, lr / mu]. Chapter 6 prints it for a fresh network.
 
-    Chapters: 6.
+    Explained in: chapter 6, "The steps of a fresh network".
     """
     layers: Dict[str, list] = {}
     for name, v in h.items():
@@ -286,5 +340,18 @@ def step_size_ranges(h: Dict[str, torch.Tensor], lr: float = ETA, mu: float = MU
     return {layer: (float(torch.cat(v).min()), float(torch.cat(v).max())) for layer, v in layers.items()}
 
 
-__all__ = ["ETA", "MU", "CURVATURE_PATTERNS", "MU_SCHEDULES", "PAPER_OPTIONS", "scaled_tanh_slope", "output_curvature",
-           "curvature", "curvature_sample", "step_size_ranges", "SDLM"]
+__all__ = [
+    "ETA",
+    "MU",
+    "CURVATURE_PATTERNS",
+    "MU_SCHEDULES",
+    "PAPER_OPTIONS",
+    "loss_along",
+    "newton_step",
+    "scaled_tanh_slope",
+    "output_curvature",
+    "curvature",
+    "curvature_sample",
+    "step_size_ranges",
+    "SDLM",
+]

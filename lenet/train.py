@@ -70,7 +70,7 @@ class TrainConfig:
     number of distorted copies of each training image added to every pass (new ones each pass,
     unless ``redraw_distortions=False``, the paper's fixed set).
 
-    Chapters: 4, 5, 7.
+    Explained in: chapter 4, "Does the table matter? A short experiment".
     """
 
     model: str = "modern"
@@ -102,8 +102,12 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ``ValueError`` naming the first value that is out of range; change nothing."""
-        for name, value, choices in (("model", self.model, tuple(MODELS)), ("optimizer", self.optimizer, OPTIMIZERS),
-                                     ("schedule", self.schedule, SCHEDULES), ("mu_schedule", self.mu_schedule, MU_SCHEDULES)):
+        for name, value, choices in (
+            ("model", self.model, tuple(MODELS)),
+            ("optimizer", self.optimizer, OPTIMIZERS),
+            ("schedule", self.schedule, SCHEDULES),
+            ("mu_schedule", self.mu_schedule, MU_SCHEDULES),
+        ):
             if value not in choices:
                 raise ValueError(f"unknown {name} {value!r}; choose one of: {', '.join(choices)}")
         if self.normalization is not None and self.normalization not in NORMALIZERS:
@@ -117,21 +121,29 @@ class TrainConfig:
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"{name} must be a positive integer or None, got {value!r}")
         if self.lr is not None and not (self.lr > 0 and math.isfinite(self.lr)):
-            raise ValueError(f"learning rate must be a positive number (or None for the optimiser's default), got {self.lr!r}")
+            raise ValueError(
+                f"learning rate must be a positive number (or None for the optimiser's default), got {self.lr!r}"
+            )
         if not isinstance(self.betas, tuple) or len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ValueError(f"Adam betas must be a tuple of two numbers in [0, 1), such as (0.9, 0.999); got {self.betas!r}")
+            raise ValueError(
+                f"Adam betas must be a tuple of two numbers in [0, 1), such as (0.9, 0.999); got {self.betas!r}"
+            )
         if self.target_acc is not None and not 0 < self.target_acc <= 1:
             raise ValueError(f"target_acc is a fraction in (0, 1] (0.99 for 99%), got {self.target_acc!r}")
         if not self.mu > 0:
             raise ValueError(f"SDLM's mu must be positive, got {self.mu!r}")
         if not isinstance(self.distortions, int) or self.distortions < 0:
-            raise ValueError(f"distortions is the number of distorted copies per training image, an integer >= 0, "
-                             f"got {self.distortions!r}")
+            raise ValueError(
+                f"distortions is the number of distorted copies per training image, an integer >= 0, "
+                f"got {self.distortions!r}"
+            )
         if self.optimizer == "sdlm" and (self.model != "classic" or self.model_kwargs):
-            raise ValueError("optimizer 'sdlm' (the paper's method) is written for the 1998 network as the paper "
-                             "defines it: use --model classic, without model options")
+            raise ValueError(
+                "optimizer 'sdlm' (the paper's method) is written for the 1998 network as the paper "
+                "defines it: use --model classic, without model options"
+            )
 
-    def replace(self, **changes: Any) -> "TrainConfig":
+    def replace(self, **changes: Any) -> TrainConfig:
         """A copy with ``changes`` applied, checked like a new configuration."""
         return replace(self, **changes)
 
@@ -139,7 +151,7 @@ class TrainConfig:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Dict[str, Any]) -> "TrainConfig":
+    def from_dict(cls, d: Dict[str, Any]) -> TrainConfig:
         """A configuration from its dict (a record's or a checkpoint's); keys of no field are ignored."""
         known = {f.name for f in fields(cls)}
         values = {k: v for k, v in d.items() if k in known}
@@ -160,7 +172,7 @@ class Runtime:
     :func:`lenet.recipes.gpu_settings` says which of these a GPU run of the book uses. ``progress``
     shows a progress bar and one line per epoch.
 
-    Chapters: none (the package and its command line use it).
+    Explained in: chapter 4, "Does the table matter? A short experiment".
     """
 
     device: str = "auto"
@@ -173,11 +185,15 @@ class Runtime:
         """Raise ``ValueError`` when this runtime cannot run ``config``."""
         resolve_device(self.device)
         if self.cuda_graph and config.optimizer not in GRAPH_OPTIMIZERS:
-            raise ValueError(f"a CUDA graph needs an optimiser whose step it can record ({', '.join(GRAPH_OPTIMIZERS)}), "
-                             f"not {config.optimizer!r}; run without --cuda-graph")
+            raise ValueError(
+                f"a CUDA graph needs an optimiser whose step it can record ({', '.join(GRAPH_OPTIMIZERS)}), "
+                f"not {config.optimizer!r}; run without --cuda-graph"
+            )
         if self.cuda_graph and config.optimizer == "sdlm" and config.schedule not in ("constant", "paper"):
-            raise ValueError("SDLM in a CUDA graph reads its learning rate once per pass: use the 'paper' or 'constant' "
-                             f"schedule, not {config.schedule!r}, or run without --cuda-graph")
+            raise ValueError(
+                "SDLM in a CUDA graph reads its learning rate once per pass: use the 'paper' or 'constant' "
+                f"schedule, not {config.schedule!r}, or run without --cuda-graph"
+            )
 
 
 @dataclass
@@ -192,8 +208,6 @@ class History:
     ``eval_s`` reading the test set; ``fit_s`` all of :func:`fit`. ``time_to_target_s`` is the
     training time until the end of the first epoch whose test accuracy reached the target (None if
     never). ``step_losses`` holds the training loss of each of the first :data:`REPLAY_STEPS` steps.
-
-    Chapters: none (the package and its command line use it).
     """
 
     hardware: str
@@ -218,11 +232,17 @@ class History:
         """One value per epoch: ``history.column("test_acc")``."""
         return [rec.get(key) for rec in self.epochs]
 
+    def note_target(self, epoch: Dict[str, Any], target_acc: Optional[float]) -> None:
+        """Keep the time and epoch of the first evaluated ``epoch`` whose test accuracy reaches
+        ``target_acc`` (nothing for None)."""
+        if target_acc is not None and self.time_to_target_s is None and epoch["test_acc"] >= target_acc:
+            self.time_to_target_s, self.epochs_to_target = epoch["train_s"], epoch["epoch"]
+
     def to_dict(self) -> Dict[str, Any]:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, d: Dict[str, Any]) -> "History":
+    def from_dict(cls, d: Dict[str, Any]) -> History:
         """A history from its dict; the names of the first format (``device``, ``wall_s``,
         ``total_s``) are read as ``hardware``, ``train_s`` and ``fit_s``."""
         old = {"device": "hardware", "wall_s": "train_s", "total_s": "fit_s"}
@@ -230,8 +250,9 @@ class History:
         return cls(**{f.name: d[f.name] for f in fields(cls) if f.name in d})
 
 
-def configure_optimizer(model: nn.Module, config: TrainConfig, steps_per_epoch: int,
-                        graph: bool = False) -> Tuple[torch.optim.Optimizer, Optional[Any]]:
+def configure_optimizer(
+    model: nn.Module, config: TrainConfig, steps_per_epoch: int, graph: bool = False
+) -> Tuple[torch.optim.Optimizer, Optional[Any]]:
     """The optimiser of ``config`` and its learning-rate schedule (None for 'constant'), the schedule
     stepped after every batch.
 
@@ -243,18 +264,31 @@ def configure_optimizer(model: nn.Module, config: TrainConfig, steps_per_epoch: 
     constant per epoch (Sec. III.B), so stepping it per batch gives the rates of stepping it per
     epoch.
 
-    Chapters: none (the package and its command line use it).
+    Explained in: chapter 9, "Exercises".
     """
     lr = config.lr if config.lr is not None else DEFAULT_LR[config.optimizer]
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer: torch.optim.Optimizer
     if config.optimizer == "sdlm":
-        optimizer = SDLM(model, lr=lr, mu=config.mu, batch_size=config.batch_size, mu_schedule=config.mu_schedule,
-                         curvature_patterns=config.curvature_patterns, seed=config.seed)
+        optimizer = SDLM(
+            model,
+            lr=lr,
+            mu=config.mu,
+            batch_size=config.batch_size,
+            mu_schedule=config.mu_schedule,
+            curvature_patterns=config.curvature_patterns,
+            seed=config.seed,
+        )
     elif config.optimizer == "adam" and graph:
         on_cuda = params[0].device.type == "cuda"  # on CUDA: the one-kernel ("fused") update, recordable
-        optimizer = torch.optim.Adam(params, lr=torch.tensor(lr, device=params[0].device), betas=config.betas,
-                                     weight_decay=config.weight_decay, capturable=on_cuda, fused=on_cuda or None)
+        optimizer = torch.optim.Adam(
+            params,
+            lr=torch.tensor(lr, device=params[0].device),
+            betas=config.betas,
+            weight_decay=config.weight_decay,
+            capturable=on_cuda,
+            fused=on_cuda or None,
+        )
     elif config.optimizer == "adam":
         optimizer = torch.optim.Adam(params, lr=lr, betas=config.betas, weight_decay=config.weight_decay)
     else:
@@ -264,18 +298,47 @@ def configure_optimizer(model: nn.Module, config: TrainConfig, steps_per_epoch: 
     schedule: Optional[Any] = None
     if config.schedule == "paper":
         mult = PAPER_LR_MULTIPLIERS
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: mult[min(s // steps_per_epoch, len(mult) - 1)])
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: mult[min(s // steps_per_epoch, len(mult) - 1)]
+        )
     elif config.schedule == "cosine":
-        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total)))
+        schedule = torch.optim.lr_scheduler.LambdaLR(
+            optimizer, lambda s: 0.5 * (1 + math.cos(math.pi * min(s, total) / total))
+        )
     elif config.schedule == "onecycle":
         schedule = torch.optim.lr_scheduler.OneCycleLR(
-            optimizer, max_lr=lr, total_steps=total, pct_start=0.25, anneal_strategy="linear", div_factor=10.0,
-            final_div_factor=100.0, cycle_momentum=config.optimizer == "sgd")
+            optimizer,
+            max_lr=lr,
+            total_steps=total,
+            pct_start=0.25,
+            anneal_strategy="linear",
+            div_factor=10.0,
+            final_div_factor=100.0,
+            cycle_momentum=config.optimizer == "sgd",
+        )
     return optimizer, schedule
 
 
-def _sync(device: torch.device) -> None:
-    if device.type == "cuda":
+class _Stopwatch:
+    """``with _Stopwatch(device) as clock:`` puts the block's time in ``clock.seconds``; on a CUDA
+    device it first waits for the work already queued, and at the end for the block's own."""
+
+    def __init__(self, device: Optional[torch.device] = None) -> None:
+        self.device = device
+        self.seconds = 0.0
+
+    def __enter__(self) -> _Stopwatch:
+        _sync(self.device)
+        self._start = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _sync(self.device)
+        self.seconds = time.perf_counter() - self._start
+
+
+def _sync(device: Optional[torch.device]) -> None:
+    if device is not None and device.type == "cuda":
         torch.cuda.synchronize(device)
 
 
@@ -283,7 +346,7 @@ def _sync(device: torch.device) -> None:
 def evaluate(model: nn.Module, loader: DeviceLoader, amp: bool = False) -> Tuple[float, float]:
     """(mean loss, accuracy as a fraction) of ``model`` over every batch of ``loader``.
 
-    Chapters: 7.
+    Explained in: chapter 7, "Saving and reloading a checkpoint".
     """
     device = loader.device
     loss_sum = torch.zeros((), device=device)
@@ -301,81 +364,124 @@ def evaluate(model: nn.Module, loader: DeviceLoader, amp: bool = False) -> Tuple
     return float(loss_sum) / n, int(correct) / n
 
 
-def fit(model: nn.Module, train_loader: DeviceLoader, test_loader: Optional[DeviceLoader], config: TrainConfig,
-        runtime: Runtime = Runtime(), stop_after: Optional[int] = None, max_steps: Optional[int] = None) -> History:
+def fit(
+    model: nn.Module,
+    train_loader: DeviceLoader,
+    test_loader: Optional[DeviceLoader],
+    config: TrainConfig,
+    runtime: Runtime = Runtime(),
+    stop_after: Optional[int] = None,
+    max_steps: Optional[int] = None,
+) -> History:
     """Train ``model`` on the schedule of ``config``; read ``test_loader`` after every
     ``config.eval_every`` epochs (and the last); return a :class:`History`.
 
-    The loop of chapter 6, with what a run needs around it: each pass starts with the optimiser's
-    ``begin_pass`` when it has one (SDLM estimates its curvature there), then for each batch one
-    :class:`lenet.step.TrainStep` (forward, loss, ``zero_grad``, ``backward``, ``step``; replayed
-    as a CUDA graph with ``runtime.cuda_graph``) and one step of the schedule. The first steps'
-    losses stay on the device and are read once, at the end. Every epoch of ``config.epochs``
-    runs, unless ``stop_after`` stops after that many epochs (the schedule is still the one of
-    ``config.epochs`` epochs, so the run is the exact prefix of the full one) or ``max_steps``
-    after that many steps (the last epoch is then cut short and not evaluated).
+    The loop of chapter 6, pass after pass (:func:`train_pass`), with what a run needs around it:
+    the optimiser and its learning-rate schedule, the training metrics of each pass, the test
+    set, the times. Every epoch of ``config.epochs`` runs, unless ``stop_after`` stops after that
+    many epochs (the schedule is still the one of ``config.epochs`` epochs, so the run is the
+    exact prefix of the full one) or ``max_steps`` after that many steps (the last epoch is then
+    cut short and not evaluated).
 
-    Chapters: 4.
+    Explained in: chapter 6, "The training loop, by hand".
     """
     runtime.check(config)
-    device = train_loader.device
     started = time.perf_counter()
+    # the optimiser, its learning-rate schedule, and one training step (forward, loss, backward, update)
     optimizer, schedule = configure_optimizer(model, config, len(train_loader), graph=runtime.cuda_graph)
     step = TrainStep(model, optimizer, graph=runtime.cuda_graph, amp=runtime.amp, channels_last=config.channels_last)
-    begin_pass = getattr(optimizer, "begin_pass", None)
-    history = History(hardware=hardware_name(device), setup_s=time.perf_counter() - started)
-    first_losses: List[torch.Tensor] = []
+    history = History(hardware=hardware_name(train_loader.device), setup_s=time.perf_counter() - started)
+    first_losses: List[torch.Tensor] = []  # the first steps' losses, kept on the device until the end
     epochs = config.epochs if stop_after is None else min(stop_after, config.epochs)
     model.train()
     for epoch in range(epochs):
-        train_loader.set_epoch(epoch)
+        # train: one pass over the training set
         lr = float(optimizer.param_groups[0]["lr"])
-        _sync(device)
-        t0 = time.perf_counter()
-        if begin_pass is not None:
-            begin_pass(train_loader, epoch)
-        step.reset_metrics()
-        cut_short = False
-        for x, y in tqdm(train_loader, desc=f"epoch {epoch + 1}/{config.epochs}", leave=False, unit="batch",
-                         disable=not runtime.progress):
-            step(x, y)
-            if len(first_losses) < REPLAY_STEPS:
-                first_losses.append(step.loss.clone())
-            if schedule is not None:
-                schedule.step()
-            if max_steps is not None and step.steps >= max_steps:
-                cut_short = True
-                break
-        _sync(device)
-        history.train_s += time.perf_counter() - t0
-        record: Dict[str, Any] = {"epoch": epoch + 1, "lr": lr, "train_loss": float(step.loss_sum) / step.seen,
-                                  "train_acc": int(step.correct) / step.seen, "train_samples": step.seen,
-                                  "test_loss": None, "test_acc": None, "train_s": history.train_s}
-        last = epoch + 1 == config.epochs
-        if test_loader is not None and not cut_short and ((epoch + 1) % config.eval_every == 0 or last):
-            t1 = time.perf_counter()
-            record["test_loss"], record["test_acc"] = evaluate(model, test_loader, runtime.amp)
-            history.eval_s += time.perf_counter() - t1
-            if config.target_acc is not None and history.time_to_target_s is None and record["test_acc"] >= config.target_acc:
-                history.time_to_target_s, history.epochs_to_target = history.train_s, epoch + 1
+        progress = f"epoch {epoch + 1}/{config.epochs}" if runtime.progress else None
+        with _Stopwatch(train_loader.device) as clock:
+            complete = train_pass(step, train_loader, epoch, schedule, first_losses, max_steps, progress)
+        history.train_s += clock.seconds
+        record = {"epoch": epoch + 1, "lr": lr, **_running_means(step), "test_loss": None, "test_acc": None}
+        record["train_s"] = history.train_s
+        # evaluate: the test set, after every eval_every passes and after the last
+        if complete and test_loader is not None and _evaluation_due(config, epoch):
+            with _Stopwatch() as clock:
+                record["test_loss"], record["test_acc"] = evaluate(model, test_loader, runtime.amp)
+            history.eval_s += clock.seconds
+            history.note_target(record, config.target_acc)
+        # log
         record["elapsed_s"] = time.perf_counter() - started
         history.epochs.append(record)
         if runtime.progress:
-            test = f", test acc {100 * record['test_acc']:.2f}%" if record["test_acc"] is not None else ""
-            print(f"epoch {epoch + 1:>2}/{config.epochs}: train loss {record['train_loss']:.4f}, "
-                  f"train acc {100 * record['train_acc']:.2f}%{test} ({history.train_s:.1f} s)", flush=True)
-        if cut_short:
+            _print_epoch(record, config.epochs)
+        if not complete:
             break
     history.step_losses = torch.stack(first_losses).tolist() if first_losses else []
     history.fit_s = time.perf_counter() - started
     return history
 
 
+def train_pass(
+    step: TrainStep,
+    loader: DeviceLoader,
+    epoch: int,
+    schedule: Optional[Any] = None,
+    first_losses: Optional[List[torch.Tensor]] = None,
+    max_steps: Optional[int] = None,
+    progress: Optional[str] = None,
+) -> bool:
+    """One pass over the training set: the loop written out in chapter 6, batch after batch.
+
+    The optimiser's ``begin_pass`` runs first when it has one (SDLM estimates its curvature
+    there). Each ``step(x, y)`` is one :class:`lenet.step.TrainStep`: forward, loss,
+    ``zero_grad``, ``backward``, the optimiser's step (replayed as a CUDA graph when the step was
+    built so). ``schedule`` steps after every batch; the losses of the run's first
+    :data:`REPLAY_STEPS` steps go to ``first_losses``; ``progress`` labels a progress bar.
+    Returns False when ``max_steps`` cut the pass short.
+
+    Explained in: chapter 6, "The training loop, by hand".
+    """
+    loader.set_epoch(epoch)  # a new order of the batches for each pass
+    begin_pass = getattr(step.optimizer, "begin_pass", None)
+    if begin_pass is not None:
+        begin_pass(loader, epoch)
+    step.reset_metrics()
+    for x, y in tqdm(loader, desc=progress, leave=False, unit="batch", disable=progress is None):
+        step(x, y)
+        if first_losses is not None and len(first_losses) < REPLAY_STEPS:
+            first_losses.append(step.loss.clone())
+        if schedule is not None:
+            schedule.step()
+        if max_steps is not None and step.steps >= max_steps:
+            return False
+    return True
+
+
+def _running_means(step: TrainStep) -> Dict[str, Any]:
+    """The pass's training loss and accuracy, running means over its batches, and its size."""
+    return {
+        "train_loss": float(step.loss_sum) / step.seen,
+        "train_acc": int(step.correct) / step.seen,
+        "train_samples": step.seen,
+    }
+
+
+def _evaluation_due(config: TrainConfig, epoch: int) -> bool:
+    return (epoch + 1) % config.eval_every == 0 or epoch + 1 == config.epochs
+
+
+def _print_epoch(record: Dict[str, Any], epochs: int) -> None:
+    test = f", test acc {100 * record['test_acc']:.2f}%" if record["test_acc"] is not None else ""
+    print(
+        f"epoch {record['epoch']:>2}/{epochs}: train loss {record['train_loss']:.4f}, "
+        f"train acc {100 * record['train_acc']:.2f}%{test} ({record['train_s']:.1f} s)",
+        flush=True,
+    )
+
+
 def transform_for(config: TrainConfig):
     """The batch transform of ``config.model``'s input: its normalisation (``config.normalization``,
     else the model's own) and, for the 1998 network, the padding to 32x32.
-
-    Chapters: none (the package and its command line use it).
     """
     cls = MODELS[config.model]
     return make_transform(config.normalization or cls.default_normalization, pad=cls.input_size == 32)
@@ -384,30 +490,46 @@ def transform_for(config: TrainConfig):
 def eval_loader(config: TrainConfig, split: Split, device: Union[str, torch.device]) -> DeviceLoader:
     """All of ``split``, in order, prepared for ``config.model``, in batches of ``config.eval_batch_size``.
 
-    Chapters: none (the package and its command line use it).
+    Explained in: chapter 7, "Saving and reloading a checkpoint".
     """
     return DeviceLoader(split, config.eval_batch_size, transform=transform_for(config), device=device)
 
 
-def make_loaders(config: TrainConfig, train: Split, test: Optional[Split], device: Union[str, torch.device],
-                 drop_last: bool = False) -> Tuple[DeviceLoader, Optional[DeviceLoader]]:
+def make_loaders(
+    config: TrainConfig, train: Split, test: Optional[Split], device: Union[str, torch.device], drop_last: bool = False
+) -> Tuple[DeviceLoader, Optional[DeviceLoader]]:
     """The training loader of ``config`` (its first ``train_subset`` images, shuffled from its seed;
     with ``distortions``, that many distorted copies of each image added) and the test loader (the
     first ``test_subset`` test images), both on ``device``. ``drop_last`` drops each pass's last
     partial batch, as a CUDA graph needs.
 
-    Chapters: 4, 7.
+    Explained in: chapter 4, "Does the table matter? A short experiment".
     """
     transform = transform_for(config)
     if config.train_subset:
         train = train.subset(config.train_subset)
     train_loader: DeviceLoader
     if config.distortions:
-        train_loader = DistortedLoader(train, config.batch_size, config.distortions, transform, device=device,
-                                       seed=config.seed, drop_last=drop_last, redraw=config.redraw_distortions)
+        train_loader = DistortedLoader(
+            train,
+            config.batch_size,
+            config.distortions,
+            transform,
+            device=device,
+            seed=config.seed,
+            drop_last=drop_last,
+            redraw=config.redraw_distortions,
+        )
     else:
-        train_loader = DeviceLoader(train, config.batch_size, shuffle=True, transform=transform, device=device,
-                                    seed=config.seed, drop_last=drop_last)
+        train_loader = DeviceLoader(
+            train,
+            config.batch_size,
+            shuffle=True,
+            transform=transform,
+            device=device,
+            seed=config.seed,
+            drop_last=drop_last,
+        )
     if test is not None and config.test_subset:
         test = test.subset(config.test_subset)
     return train_loader, None if test is None else eval_loader(config, test, device)
@@ -416,7 +538,7 @@ def make_loaders(config: TrainConfig, train: Split, test: Optional[Split], devic
 def build_model(config: TrainConfig, device: Union[str, torch.device]) -> nn.Module:
     """The model named by ``config``, seeded, on ``device`` (channels-last if asked).
 
-    Chapters: 4.
+    Explained in: chapter 4, "Does the table matter? A short experiment".
     """
     torch.manual_seed(config.seed)
     model = get_model(config.model, **config.model_kwargs).to(device)
@@ -426,14 +548,19 @@ def build_model(config: TrainConfig, device: Union[str, torch.device]) -> nn.Mod
     return model
 
 
-def train(config: TrainConfig, runtime: Runtime = Runtime(), data: Optional[Tuple[Split, Split]] = None,
-          data_dir: Optional[Union[str, Path]] = None, stop_after: Optional[int] = None,
-          max_steps: Optional[int] = None) -> Tuple[nn.Module, History]:
+def train(
+    config: TrainConfig,
+    runtime: Runtime = Runtime(),
+    data: Optional[Tuple[Split, Split]] = None,
+    data_dir: Optional[Union[str, Path]] = None,
+    stop_after: Optional[int] = None,
+    max_steps: Optional[int] = None,
+) -> Tuple[nn.Module, History]:
     """Build, train and evaluate the model of ``config`` on MNIST (or on ``data`` = (train, test)),
     as ``runtime`` says. ``stop_after`` and ``max_steps`` stop early, as in :func:`fit`. Returns
     the trained model (not compiled) and its :class:`History`.
 
-    Chapters: 5, 6, 7.
+    Explained in: chapter 5, "Penalties of a trained network are not zero".
     """
     device = resolve_device(runtime.device)
     if data is None:
@@ -446,7 +573,22 @@ def train(config: TrainConfig, runtime: Runtime = Runtime(), data: Optional[Tupl
 
 
 __all__ = [
-    "TrainConfig", "Runtime", "History", "OPTIMIZERS", "SCHEDULES", "DEFAULT_LR", "GRAPH_OPTIMIZERS",
-    "PAPER_LR_MULTIPLIERS", "REPLAY_STEPS", "configure_optimizer", "evaluate", "fit", "transform_for", "eval_loader",
-    "make_loaders", "build_model", "train",
+    "TrainConfig",
+    "Runtime",
+    "History",
+    "OPTIMIZERS",
+    "SCHEDULES",
+    "DEFAULT_LR",
+    "GRAPH_OPTIMIZERS",
+    "PAPER_LR_MULTIPLIERS",
+    "REPLAY_STEPS",
+    "configure_optimizer",
+    "evaluate",
+    "fit",
+    "train_pass",
+    "transform_for",
+    "eval_loader",
+    "make_loaders",
+    "build_model",
+    "train",
 ]
