@@ -31,7 +31,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 import torch
 
 from lenet.data import load_mnist, validation_split
-from lenet.train import Runtime, TrainConfig, train
+from lenet.recipes import fast_config
+from lenet.train import Runtime, train
 
 #: Candidates: (epochs, batch size, peak learning rate, Adam betas). The betas (0.7, 0.9) are
 #: those of tuomaso/train_mnist_fast; the defaults are (0.9, 0.999).
@@ -72,19 +73,7 @@ def main(argv=None) -> int:
     for epochs, batch, lr, betas in CANDIDATES:
         accs, times = [], []
         for seed in range(args.seeds):
-            cfg = TrainConfig(
-                model="modern",
-                epochs=epochs,
-                batch_size=batch,
-                optimizer="adam",
-                lr=lr,
-                betas=betas,
-                schedule="onecycle",
-                normalization="meanstd",
-                channels_last=True,
-                eval_every=epochs,
-                seed=seed,
-            )
+            cfg = fast_config(epochs=epochs, batch_size=batch, lr=lr, betas=betas, eval_every=epochs, seed=seed)
             _, hist = train(cfg, Runtime(device=args.device, progress=False), data=(fit_split, val_split))
             if hist.test_acc is None:  # never: train() evaluates the last pass
                 raise RuntimeError(f"{cfg} was never evaluated on the validation split")

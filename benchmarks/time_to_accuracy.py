@@ -52,9 +52,9 @@ from lenet.cli import retain_freed_memory  # noqa: E402
 from lenet.data import fetch_mnist, load_mnist  # noqa: E402
 from lenet.machine import machine_info, resolve_device  # noqa: E402
 from lenet.recipes import book_run, fast_config, gpu_settings  # noqa: E402
-from lenet.recording import record_run  # noqa: E402
+from lenet.recording import record_book_run  # noqa: E402
 from lenet.records import load_records, summarize  # noqa: E402
-from lenet.speed import process_parts  # noqa: E402
+from lenet.speed import PROCESS_PARTS, process_parts  # noqa: E402
 from lenet.train import Runtime, eval_loader, evaluate, train  # noqa: E402
 
 SOURCE_SCRIPT = Path(__file__).with_name("source_script.py")
@@ -124,7 +124,7 @@ def run_source_process(root: Path, workdir: Path) -> dict:
 
 def run_fast_process(seed: int, device: torch.device, workdir: Path) -> dict:
     """(b): ``python -m lenet train --fast --seed <seed>``, and where its time went (the parts of
-    :data:`lenet.report.PROCESS_PARTS`): ``startup_s`` is the wall time before the command starts
+    :data:`lenet.speed.PROCESS_PARTS`): ``startup_s`` is the wall time before the command starts
     (the interpreter and the imports), ``other_s`` what the command's own parts leave."""
     cmd = [
         sys.executable,
@@ -219,19 +219,7 @@ def run_classic(
     settings = gpu_settings(device, cfg)
     runtime = Runtime(device=str(device), progress=False, **settings)
     if records_dir is not None and epochs == cfg.epochs:
-        suffix = "-cuda" if device.type == "cuda" else ""
-        rec = record_run(
-            run.record_name(seed) + suffix,
-            cfg,
-            data,
-            runtime,
-            records_dir,
-            run=run.name,
-            title=run.title,
-            chapter=run.chapter,
-            notes=run.notes,
-            checkpoint=seed in run.checkpoint_seeds,
-        )
+        rec = record_book_run(run, seed, data, runtime, records_dir)
         train_s, test_acc = rec.train_s, rec.test_acc
     else:
         _, hist = train(cfg, runtime, data=data, stop_after=epochs)
@@ -431,17 +419,9 @@ def markdown_table(results: dict) -> str:
     return "\n".join(rows)
 
 
-#: How the table names the parts of a whole process (:data:`lenet.report.PROCESS_PARTS`, and the
-#: single "other" part of the first format).
-PARTS_LABELS = {
-    "startup_s": "start-up and imports",
-    "data_s": "data",
-    "setup_s": "optimiser set-up",
-    "train_s": "training",
-    "eval_s": "evaluation",
-    "save_s": "saving",
-    "other_s": "the rest",
-}
+#: How the table names the parts of a whole process (:data:`lenet.speed.PROCESS_PARTS`; a run of the
+#: first format has only start-up, data, training and "the rest").
+PARTS_LABELS = PROCESS_PARTS
 
 
 def verdict(results: dict) -> str:

@@ -37,7 +37,7 @@ from .recipes import (
     sdlm_config,
     source_config,
 )
-from .recording import record_run
+from .recording import record_book_run, record_run
 from .records import RecordError, default_results_dir, ensure_writable, load_records, record_path
 from .summary import format_table, layer_table
 from .train import OPTIMIZERS, SCHEDULES, Runtime, eval_loader, evaluate
@@ -353,20 +353,8 @@ def _cmd_record(args) -> int:
                 todo.append((run, seed, name))
     data = _load_data(args.data_dir)
     for i, (run, seed, name) in enumerate(todo, 1):
-        config = run.make(seed)
-        runtime = Runtime(device=str(device), progress=False, **gpu_settings(device, config))
-        record = record_run(
-            name,
-            config,
-            data,
-            runtime,
-            directory,
-            run=run.name,
-            title=run.title,
-            chapter=run.chapter,
-            notes=run.notes,
-            checkpoint=seed in run.checkpoint_seeds,
-        )
+        runtime = Runtime(device=str(device), progress=False, **gpu_settings(device, run.make(seed)))
+        record = record_book_run(run, seed, data, runtime, directory)
         print(
             f"[{i}/{len(todo)}] {name}: test error {record.test_error:.2%}, {record.epochs} epochs, "
             f"{record.train_s:.1f} s training, {record.run_s:.1f} s in all, on {record.hardware}",

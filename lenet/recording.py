@@ -28,6 +28,7 @@ from .checkpoints import save_checkpoint
 from .data import Split
 from .machine import machine_info, resolve_device
 from .models import count_parameters, unwrap
+from .recipes import BookRun
 from .records import (
     PathLike,
     Record,
@@ -175,6 +176,28 @@ def record_run(
     return record
 
 
+def record_book_run(
+    run: BookRun, seed: int, data: Tuple[Split, Split], runtime: Runtime, directory: Optional[PathLike] = None
+) -> Record:
+    """Record seed ``seed`` of the book's run ``run`` (:data:`lenet.recipes.BOOK_RUNS`) as ``python -m
+    lenet record`` does: named ``<run>-s<seed>`` (with ``-cuda`` on a GPU), with the run's title,
+    chapter and notes, keeping the weights of the seeds the chapters read.
+    """
+    suffix = "-cuda" if resolve_device(runtime.device).type == "cuda" else ""
+    return record_run(
+        run.record_name(seed) + suffix,
+        run.make(seed),
+        data,
+        runtime,
+        directory,
+        run=run.name,
+        title=run.title,
+        chapter=run.chapter,
+        notes=run.notes,
+        checkpoint=seed in run.checkpoint_seeds,
+    )
+
+
 @contextlib.contextmanager
 def _threads(n: Optional[int]) -> Iterator[None]:
     old = torch.get_num_threads()
@@ -288,6 +311,7 @@ __all__ = [
     "RUNTIME_KEYS",
     "make_record",
     "record_run",
+    "record_book_run",
     "replay",
     "Comparison",
     "compare",

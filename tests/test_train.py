@@ -125,9 +125,9 @@ def test_checkpoint_round_trip_and_wrong_model_refusal(tmp_path, mnist):
 def test_checkpoints_of_the_first_format_still_load():
     """The book's checkpoints were written in the first format (the runtime inside the config, the
     target accuracy in percent)."""
-    model, payload = load_checkpoint(ROOT / "results" / "checkpoints" / "modern-fast-s0.pt")
+    model, payload = load_checkpoint(ROOT / "results" / "checkpoints" / "modern-source-sgd-s0.pt")
     assert payload["format"] == "lenet-checkpoint/1" and isinstance(payload["config"], TrainConfig)
-    assert payload["config"].target_acc == pytest.approx(0.99) and model.normalization == "meanstd"
+    assert payload["config"].target_acc == pytest.approx(0.99) and model.normalization == "unit"
 
 
 def test_config_is_checked_when_made_and_never_changed():
