@@ -22,6 +22,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+# fmt: off
 #: Table I of LeCun et al. (1998): for each of the 16 C3 maps (the table's columns, in order),
 #: the S2 maps (the table's rows) it is connected to.
 C3_TABLE: Tuple[Tuple[int, ...], ...] = (
@@ -30,6 +31,7 @@ C3_TABLE: Tuple[Tuple[int, ...], ...] = (
     (0, 1, 3, 4), (1, 2, 4, 5), (0, 2, 3, 5),
     (0, 1, 2, 3, 4, 5),
 )
+# fmt: on
 
 #: The four groups of the table, as the source text describes them: (name, C3 map indices).
 C3_GROUPS: Tuple[Tuple[str, Tuple[int, ...]], ...] = (
@@ -88,7 +90,7 @@ class SparseConv2d(nn.Module):
     """
 
     out_index: torch.Tensor  # buffers made in __init__: stored kernel n joins input map in_index[n]
-    in_index: torch.Tensor   # to output map out_index[n]
+    in_index: torch.Tensor  # to output map out_index[n]
 
     def __init__(self, in_channels: int = 6, table: Sequence[Sequence[int]] = C3_TABLE, kernel_size: int = 5) -> None:
         super().__init__()
@@ -108,7 +110,7 @@ class SparseConv2d(nn.Module):
 
     def reset_parameters(self) -> None:
         """Uniform in +-2.4 / fan-in, fan-in = (connected maps) x k x k (LeCun et al. 1998, App. A)."""
-        k2 = self.kernel_size ** 2
+        k2 = self.kernel_size**2
         with torch.no_grad():
             for j, ins in enumerate(self.table):
                 bound = 2.4 / (len(ins) * k2)
@@ -128,14 +130,16 @@ class SparseConv2d(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Output map j = bias j + the sum of its kernels applied to the input maps of table[j] (Sec. II.B)."""
         if x.ndim != 4 or x.shape[1] != self.in_channels:
-            raise ValueError(f"SparseConv2d expects a batch of {self.in_channels} maps, "
-                             f"shape (N, {self.in_channels}, H, W); got {tuple(x.shape)}")
+            raise ValueError(
+                f"SparseConv2d expects a batch of {self.in_channels} maps, "
+                f"shape (N, {self.in_channels}, H, W); got {tuple(x.shape)}"
+            )
         return F.conv2d(x, self.dense_weight(), self.bias)
 
     def num_connections(self, output_shape: Sequence[int]) -> int:
         """Connections = sum over maps of (inputs x k x k + 1 bias) x output positions per map."""
         positions = math.prod(output_shape[-2:])
-        return sum(len(ins) * self.kernel_size ** 2 + 1 for ins in self.table) * positions
+        return sum(len(ins) * self.kernel_size**2 + 1 for ins in self.table) * positions
 
     def extra_repr(self) -> str:
         kernels = self.weight.shape[0]
@@ -153,10 +157,10 @@ def c3_loop(x: torch.Tensor, layer: SparseConv2d) -> torch.Tensor:
     maps: List[torch.Tensor] = []
     start = 0
     for j, inputs in enumerate(layer.table):
-        kernels = layer.weight[start: start + len(inputs)]      # map j's kernels, stored after map j-1's
+        kernels = layer.weight[start : start + len(inputs)]  # map j's kernels, stored after map j-1's
         start += len(inputs)
         # map j from its input maps only: a convolution with len(inputs) input maps and 1 output map
-        maps.append(F.conv2d(x[:, list(inputs)], kernels.unsqueeze(0), layer.bias[j: j + 1]))
+        maps.append(F.conv2d(x[:, list(inputs)], kernels.unsqueeze(0), layer.bias[j : j + 1]))
     return torch.cat(maps, dim=1)
 
 

@@ -20,6 +20,7 @@ Usage in a notebook::
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, Callable, Iterable, Sequence, Tuple
 
@@ -116,15 +117,24 @@ def check_layer_counts(fn: Callable[[int, int, int, int], Tuple[int, int]], seed
             want = (params, params * n * n)
             if tuple(int(v) for v in got) != want:
                 raise _Failure(f"fn({cin}, {cout}, {k}, {n}) returned {tuple(got)}, expected a different pair")
+
         return run
 
     cases = [("C1 (1, 6, 5, 28)", case(1, 6, 5, 28))]
     for i in range(8):
-        cin, cout, k, n = (int(torch.randint(1, 20, (1,), generator=g)), int(torch.randint(1, 50, (1,), generator=g)),
-                           int(torch.randint(1, 8, (1,), generator=g)), int(torch.randint(1, 30, (1,), generator=g)))
+        cin, cout, k, n = (
+            int(torch.randint(1, 20, (1,), generator=g)),
+            int(torch.randint(1, 50, (1,), generator=g)),
+            int(torch.randint(1, 8, (1,), generator=g)),
+            int(torch.randint(1, 30, (1,), generator=g)),
+        )
         cases.append((f"case {i}", case(cin, cout, k, n)))
-    return _run("layer_counts", fn, cases,
-                "each output map has one k x k kernel per input map plus one bias; every output unit uses all of them")
+    return _run(
+        "layer_counts",
+        fn,
+        cases,
+        "each output map has one k x k kernel per input map plus one bias; every output unit uses all of them",
+    )
 
 
 # --------------------------------------------------------------------------- chapter 2
@@ -142,6 +152,7 @@ def check_output_size(fn: Callable[..., int], seed: int = 0) -> bool:
             got = fn(n, k, p, s)
             if int(got) != conv_output_size(n, k, p, s):
                 raise _Failure(f"fn(n={n}, k={k}, padding={p}, stride={s}) returned {got}")
+
         return run
 
     cases = [("C1: n=32, k=5", case(32, 5, 0, 1)), ("padding 2: n=28, k=5", case(28, 5, 2, 1))]
@@ -150,7 +161,12 @@ def check_output_size(fn: Callable[..., int], seed: int = 0) -> bool:
         p, s = int(torch.randint(0, 4, (1,), generator=g)), int(torch.randint(1, 4, (1,), generator=g))
         if n + 2 * p >= k:
             cases.append((f"n={n}, k={k}, p={p}, s={s}", case(n, k, p, s)))
-    return _run("output_size", fn, cases, "count the positions the kernel fits in the padded input, stepping by the stride; use floor division")
+    return _run(
+        "output_size",
+        fn,
+        cases,
+        "count the positions the kernel fits in the padded input, stepping by the stride; use floor division",
+    )
 
 
 def check_conv2d(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
@@ -166,14 +182,26 @@ def check_conv2d(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed:
             kern = torch.randn(k, k, generator=g, dtype=torch.float64)
             want = F.conv2d(x[None, None], kern[None, None])[0, 0]
             _close(fn(x.clone(), kern.clone()), want, f"a {h}x{w} image with a {k}x{k} kernel")
+
         return run
 
     cases = [("asymmetric 3x3 kernel", case(6, 7, 3))] + [
-        (f"random case {i}", case(int(torch.randint(5, 20, (1,), generator=g)), int(torch.randint(5, 20, (1,), generator=g)),
-                                  int(torch.randint(1, 6, (1,), generator=g)))) for i in range(6)
+        (
+            f"random case {i}",
+            case(
+                int(torch.randint(5, 20, (1,), generator=g)),
+                int(torch.randint(5, 20, (1,), generator=g)),
+                int(torch.randint(1, 6, (1,), generator=g)),
+            ),
+        )
+        for i in range(6)
     ]
-    return _run("conv2d", fn, cases,
-                "PyTorch's conv2d does not flip the kernel: out[i, j] = sum over u, v of kernel[u, v] * image[i + u, j + v]")
+    return _run(
+        "conv2d",
+        fn,
+        cases,
+        "PyTorch's conv2d does not flip the kernel: out[i, j] = sum over u, v of kernel[u, v] * image[i + u, j + v]",
+    )
 
 
 # --------------------------------------------------------------------------- chapter 3
@@ -190,10 +218,17 @@ def check_max_pool(fn: Callable[[torch.Tensor, int], torch.Tensor], seed: int = 
         def run():
             x = torch.randn(n, c, h, w, generator=g, dtype=torch.float64)
             _close(fn(x.clone(), k), F.max_pool2d(x, k), f"x of shape {(n, c, h, w)} with k={k}")
+
         return run
 
-    cases = [("2x2 on 28x28", case(2, 6, 28, 28, 2)), ("odd size 7x9", case(1, 3, 7, 9, 2)), ("k=3", case(2, 2, 9, 12, 3))]
-    return _run("max_pool", fn, cases, "take the maximum of each k x k block; drop rows/columns that do not fill a block")
+    cases = [
+        ("2x2 on 28x28", case(2, 6, 28, 28, 2)),
+        ("odd size 7x9", case(1, 3, 7, 9, 2)),
+        ("k=3", case(2, 2, 9, 12, 3)),
+    ]
+    return _run(
+        "max_pool", fn, cases, "take the maximum of each k x k block; drop rows/columns that do not fill a block"
+    )
 
 
 def check_subsampling(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
@@ -211,10 +246,20 @@ def check_subsampling(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], t
             bias = torch.randn(c, generator=g, dtype=torch.float64)
             want = F.avg_pool2d(x, 2) * 4 * coef.view(1, -1, 1, 1) + bias.view(1, -1, 1, 1)
             _close(fn(x.clone(), coef.clone(), bias.clone()), want, f"x of shape {(n, c, h, w)}")
+
         return run
 
-    cases = [("S2-sized input", case(2, 6, 28, 28)), ("S4-sized input", case(3, 16, 10, 10)), ("one map", case(1, 1, 4, 6))]
-    return _run("subsampling", fn, cases, "sum (not average) the four inputs, then multiply by that map's coefficient and add its bias")
+    cases = [
+        ("S2-sized input", case(2, 6, 28, 28)),
+        ("S4-sized input", case(3, 16, 10, 10)),
+        ("one map", case(1, 1, 4, 6)),
+    ]
+    return _run(
+        "subsampling",
+        fn,
+        cases,
+        "sum (not average) the four inputs, then multiply by that map's coefficient and add its bias",
+    )
 
 
 # --------------------------------------------------------------------------- chapter 4
@@ -234,14 +279,20 @@ def check_table_parameters(fn: Callable[[Sequence[Sequence[int]], int], int], se
             got = fn(table, k)
             if int(got) != want:
                 raise _Failure(f"a table of {len(table)} maps with k={k}: returned {got}")
+
         return run
 
     cases = [("Table I, k=5", case(C3_TABLE, 5))]
     for i in range(6):
         n_out = int(torch.randint(1, 20, (1,), generator=g))
-        table = [tuple(torch.randperm(6, generator=g)[: int(torch.randint(1, 7, (1,), generator=g))].tolist()) for _ in range(n_out)]
+        table = [
+            tuple(torch.randperm(6, generator=g)[: int(torch.randint(1, 7, (1,), generator=g))].tolist())
+            for _ in range(n_out)
+        ]
         cases.append((f"random table {i}", case(table, int(torch.randint(1, 7, (1,), generator=g)))))
-    return _run("table_parameters", fn, cases, "each output map has one k x k kernel per connected input map, and one bias")
+    return _run(
+        "table_parameters", fn, cases, "each output map has one k x k kernel per connected input map, and one bias"
+    )
 
 
 # --------------------------------------------------------------------------- chapter 5
@@ -260,10 +311,15 @@ def check_rbf(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: in
             c = DIGIT_BITMAPS.reshape(10, -1).double()
             want = ((x[:, None] - c[None]) ** 2).sum(-1)
             _close(fn(x.clone(), c.clone()), want, f"{n} inputs")
+
         return run
 
-    return _run("rbf", fn, [("one input", case(1)), ("a batch of 5", case(5)), ("a batch of 64", case(64))],
-                "y_i is the squared distance (no square root) from x to centre i; the output has one column per centre")
+    return _run(
+        "rbf",
+        fn,
+        [("one input", case(1)), ("a batch of 5", case(5)), ("a batch of 64", case(64))],
+        "y_i is the squared distance (no square root) from x to centre i; the output has one column per centre",
+    )
 
 
 def check_map_loss(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tensor], seed: int = 0) -> bool:
@@ -277,12 +333,27 @@ def check_map_loss(fn: Callable[[torch.Tensor, torch.Tensor, float], torch.Tenso
         def run():
             y = torch.rand(n, 10, generator=g, dtype=torch.float64) * scale
             t = torch.randint(0, 10, (n,), generator=g)
-            _close(fn(y.clone(), t.clone(), j), map_loss(y, t, j), f"{n} examples, j={j}, penalties up to {scale}", atol=1e-5)
+            _close(
+                fn(y.clone(), t.clone(), j),
+                map_loss(y, t, j),
+                f"{n} examples, j={j}, penalties up to {scale}",
+                atol=1e-5,
+            )
+
         return run
 
-    cases = [("small penalties", case(4, 0.1, 1.0)), ("j = 1", case(8, 1.0, 5.0)), ("large penalties", case(8, 0.1, 500.0))]
-    return _run("map_loss", fn, cases,
-                "per example: y[target] + log(exp(-j) + sum_i exp(-y_i)); use torch.logsumexp so large penalties do not underflow")
+    cases = [
+        ("small penalties", case(4, 0.1, 1.0)),
+        ("j = 1", case(8, 1.0, 5.0)),
+        ("large penalties", case(8, 0.1, 500.0)),
+    ]
+    return _run(
+        "map_loss",
+        fn,
+        cases,
+        "per example: y[target] + log(exp(-j) + sum_i exp(-y_i)); "
+        "use torch.logsumexp so large penalties do not underflow",
+    )
 
 
 # --------------------------------------------------------------------------- chapters 6 and 7
@@ -299,11 +370,21 @@ def check_paper_normalization(fn: Callable[[torch.Tensor], torch.Tensor], seed: 
         def run():
             x = torch.randint(0, 256, shape, generator=g, dtype=torch.uint8)
             _close(fn(x.clone()), normalize_paper(x), f"uint8 images of shape {shape}", atol=1e-5)
+
         return run
 
-    cases = [("the extremes", lambda: _close(fn(torch.tensor([0, 255], dtype=torch.uint8)), torch.tensor([-0.1, 1.175]), "[0, 255]", atol=1e-5)),
-             ("a batch", case((4, 28, 28)))]
-    return _run("paper_normalization", fn, cases, "a straight line through (0, -0.1) and (255, 1.175); convert to float first")
+    cases = [
+        (
+            "the extremes",
+            lambda: _close(
+                fn(torch.tensor([0, 255], dtype=torch.uint8)), torch.tensor([-0.1, 1.175]), "[0, 255]", atol=1e-5
+            ),
+        ),
+        ("a batch", case((4, 28, 28))),
+    ]
+    return _run(
+        "paper_normalization", fn, cases, "a straight line through (0, -0.1) and (255, 1.175); convert to float first"
+    )
 
 
 def check_accuracy(fn: Callable[[torch.Tensor, torch.Tensor], float], seed: int = 0) -> bool:
@@ -322,14 +403,20 @@ def check_accuracy(fn: Callable[[torch.Tensor, torch.Tensor], float], seed: int 
             got = float(got.item() if isinstance(got, torch.Tensor) else got)
             if not math.isclose(got, float(want), abs_tol=1e-6):
                 raise _Failure(f"{n} examples: returned {got:.4f}; is it a fraction in [0, 1]?")
+
         return run
 
-    return _run("accuracy", fn, [(f"{n} examples", case(n)) for n in (1, 10, 1000)],
-                "compare argmax over the class dimension (dim=1) with the labels, and average")
+    return _run(
+        "accuracy",
+        fn,
+        [(f"{n} examples", case(n)) for n in (1, 10, 1000)],
+        "compare argmax over the class dimension (dim=1) with the labels, and average",
+    )
 
 
-def check_f6_curvature(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], Tuple[torch.Tensor, torch.Tensor]],
-                       seed: int = 0) -> bool:
+def check_f6_curvature(
+    fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], Tuple[torch.Tensor, torch.Tensor]], seed: int = 0
+) -> bool:
     """``fn(x5 (N, 120), a6 (N, 84), h_x6 (N, 84)) -> (h_weight (84, 120), h_bias (84,))``: the
     paper's diagonal curvature estimate (Appendix C) for F6, averaged over the N patterns, from
     C5's outputs ``x5``, F6's weighted sums ``a6`` and the curvature ``h_x6`` of the loss with
@@ -351,11 +438,16 @@ def check_f6_curvature(fn: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], 
                 raise _Failure("return a pair (h_weight, h_bias)")
             _close(got[1], h_a6.mean(0), f"h_bias for {n} patterns")
             _close(got[0], (h_a6.t() @ (x5 * x5)) / n, f"h_weight for {n} patterns")
+
         return run
 
-    return _run("f6_curvature", fn, [(f"{n} pattern(s)", case(n)) for n in (1, 7, 64)],
-                "h_a = f'(a)^2 h_x with f'(a) = A S (1 - tanh(S a)^2); a weight's h is h_a of its unit times its "
-                "input squared; average over the patterns")
+    return _run(
+        "f6_curvature",
+        fn,
+        [(f"{n} pattern(s)", case(n)) for n in (1, 7, 64)],
+        "h_a = f'(a)^2 h_x with f'(a) = A S (1 - tanh(S a)^2); a weight's h is h_a of its unit times its "
+        "input squared; average over the patterns",
+    )
 
 
 # --------------------------------------------------------------------------- chapter 8
@@ -390,6 +482,7 @@ def check_standard_error(fn: Callable[[Sequence[float], Sequence[float]], float]
                 raise _Failure("this divides by n; the sample standard deviation divides by n - 1")
             if not math.isclose(got, want, rel_tol=1e-6):
                 raise _Failure(f"returned {got:.6g}, expected {want:.6g}")
+
         return run
 
     cases = [(f"{n_a} and {n_b} seeds", case(n_a, n_b)) for n_a, n_b in ((3, 3), (2, 5), (20, 3))]
@@ -469,13 +562,19 @@ def _reference_multiply_adds(model: torch.nn.Module, input_size: int) -> int:
 def _random_network(g: torch.Generator, input_size: int) -> torch.nn.Module:
     """A small random stack: two convolutions (random widths, kernels, strides, padding), ReLU,
     max pooling, then two linear layers."""
+
     def pick(*choices: int) -> int:
         return choices[int(torch.randint(len(choices), (1,), generator=g))]
 
     c1, c2 = pick(2, 4, 6), pick(3, 8)
     convs = torch.nn.Sequential(
-        torch.nn.Conv2d(1, c1, pick(3, 5), stride=pick(1, 2), padding=pick(0, 1, 2)), torch.nn.ReLU(),
-        torch.nn.MaxPool2d(2), torch.nn.Conv2d(c1, c2, 3, padding=pick(0, 1)), torch.nn.ReLU(), torch.nn.Flatten())
+        torch.nn.Conv2d(1, c1, pick(3, 5), stride=pick(1, 2), padding=pick(0, 1, 2)),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(c1, c2, 3, padding=pick(0, 1)),
+        torch.nn.ReLU(),
+        torch.nn.Flatten(),
+    )
     with torch.no_grad():
         width = convs(torch.zeros(1, 1, input_size, input_size)).shape[1]
     hidden = pick(16, 50)
@@ -502,13 +601,21 @@ def check_multiply_adds(fn: Callable[[torch.nn.Module, int], int], seed: int = 0
                 raise _Failure(f"{what}: returned {got!r}; return a whole number")
             if int(got) != want:
                 raise _Failure(f"{what}: returned {int(got):,}, expected {want:,}")
+
         return run
 
     cases = [("the modern LeNet-5", case(LeNet5Modern, 28, "LeNet5Modern at 28x28"))]
     for i, size in enumerate((16, 28, 32)):
-        cases.append((f"random network {i + 1}", case(lambda size=size: _random_network(g, size), size,
-                                                      f"a random network at {size}x{size}")))
-    return _run("multiply_adds", fn, cases,
-                "a convolution: (output channels x output height x output width) x (input channels x kernel "
-                "height x kernel width); a linear layer: in_features x out_features; biases are not counted")
-
+        cases.append(
+            (
+                f"random network {i + 1}",
+                case(functools.partial(_random_network, g, size), size, f"a random network at {size}x{size}"),
+            )
+        )
+    return _run(
+        "multiply_adds",
+        fn,
+        cases,
+        "a convolution: (output channels x output height x output width) x (input channels x kernel "
+        "height x kernel width); a linear layer: in_features x out_features; biases are not counted",
+    )

@@ -11,7 +11,7 @@ Both classes expose the same small interface so one training loop serves both:
 from __future__ import annotations
 
 import contextlib
-from typing import Dict, Iterator, Type
+from typing import Dict, Iterator, Type, Union
 
 import torch
 import torch.nn as nn
@@ -175,6 +175,8 @@ class LeNet5Classic(nn.Module):
             if isinstance(layer, (nn.Conv2d, nn.Linear)):
                 fan_in = layer.weight[0].numel()
                 nn.init.uniform_(layer.weight, -2.4 / fan_in, 2.4 / fan_in)
+                if layer.bias is None:  # never: every layer here is built with its bias
+                    raise ValueError(f"{type(layer).__name__} has no bias to initialise")
                 nn.init.uniform_(layer.bias, -2.4 / fan_in, 2.4 / fan_in)
             elif isinstance(layer, (Subsampling, SparseConv2d)):
                 layer.reset_parameters()
@@ -235,7 +237,7 @@ def _check_input(x: torch.Tensor, size: int, who: str) -> None:
 
 
 #: Model classes by the names the CLI and checkpoints use.
-MODELS: Dict[str, Type[nn.Module]] = {"classic": LeNet5Classic, "modern": LeNet5Modern}
+MODELS: Dict[str, Union[Type[LeNet5Classic], Type[LeNet5Modern]]] = {"classic": LeNet5Classic, "modern": LeNet5Modern}
 
 
 def get_model(name: str, **kwargs) -> nn.Module:

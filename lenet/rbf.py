@@ -191,24 +191,25 @@ class RBFOutput(nn.Module):
     Explained in: chapter 5, "The output layer: distances, not dot products".
     """
 
+    centres: torch.Tensor  # a buffer made in __init__
+
     def __init__(self, centres: torch.Tensor = DIGIT_BITMAPS) -> None:
         super().__init__()
-        w = centres.reshape(centres.shape[0], -1).float()    # (10, 84): one bitmap per row
-        self.register_buffer("centres", w.clone())          # fixed: a buffer, not a parameter
+        w = centres.reshape(centres.shape[0], -1).float()  # (10, 84): one bitmap per row
+        self.register_buffer("centres", w.clone())  # fixed: a buffer, not a parameter
         self.out_features, self.in_features = w.shape
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_states(x, self.in_features)
-        x = x.unsqueeze(1)                  # (N, 1, 84): F6's state x_j, once for every class
-        w = self.centres.unsqueeze(0)       # (1, 10, 84): the bitmaps w_ij
-        return (x - w).pow(2).sum(-1)       # Eq. (7): y_i = sum_j (x_j - w_ij)^2, shape (N, 10)
+        x = x.unsqueeze(1)  # (N, 1, 84): F6's state x_j, once for every class
+        w = self.centres.unsqueeze(0)  # (1, 10, 84): the bitmaps w_ij
+        return (x - w).pow(2).sum(-1)  # Eq. (7): y_i = sum_j (x_j - w_ij)^2, shape (N, 10)
 
     def num_connections(self, output_shape: Sequence[int]) -> int:
-        return self.in_features * self.out_features    # every unit reads all 84 states
+        return self.in_features * self.out_features  # every unit reads all 84 states
 
     def extra_repr(self) -> str:
-        return (f"in_features={self.in_features}, out_features={self.out_features}, "
-                "centres=fixed 7x12 bitmaps")
+        return f"in_features={self.in_features}, out_features={self.out_features}, centres=fixed 7x12 bitmaps"
 
 
 def _check_states(x: torch.Tensor, features: int) -> None:
@@ -217,8 +218,7 @@ def _check_states(x: torch.Tensor, features: int) -> None:
         raise ValueError(f"RBFOutput expects F6's states, shape (N, {features}), got {tuple(x.shape)}{hint}")
 
 
-def map_loss(penalties: torch.Tensor, target: torch.Tensor, j: float = 0.1,
-             reduction: str = "mean") -> torch.Tensor:
+def map_loss(penalties: torch.Tensor, target: torch.Tensor, j: float = 0.1, reduction: str = "mean") -> torch.Tensor:
     r"""The MAP criterion, Eq. (9) of LeCun et al. (1998), on RBF penalties (N, C) and targets (N,):
 
         E = (1/P) sum_p [ y_{D^p} + log(e^{-j} + sum_i e^{-y_i}) ]
@@ -234,7 +234,7 @@ def map_loss(penalties: torch.Tensor, target: torch.Tensor, j: float = 0.1,
     # the second term: log(e^{-j} + sum_i e^{-y_i}), a log-sum-exp of -j and the -y_i
     minus_j = penalties.new_full((penalties.shape[0], 1), -float(j))
     competition = torch.logsumexp(torch.cat([minus_j, -penalties], dim=1), dim=1)
-    loss = y_correct + competition                  # one loss per example p
+    loss = y_correct + competition  # one loss per example p
     if reduction == "none":
         return loss
     return loss.mean() if reduction == "mean" else loss.sum()
@@ -280,8 +280,9 @@ def bitmap_distances(bitmaps: Optional[torch.Tensor] = None) -> torch.Tensor:
 CRITERIA = ("first term only", "MAP loss")
 
 
-def learnable_centres(criterion: str, steps: int = 600, n: int = 500, seed: int = 0,
-                      j: float = 0.1) -> List[Tuple[int, float, float]]:
+def learnable_centres(
+    criterion: str, steps: int = 600, n: int = 500, seed: int = 0, j: float = 0.1
+) -> List[Tuple[int, float, float]]:
     """Sec. II.C's collapse, on a small problem: an "F6" and *learnable* RBF centres (fixed in
     LeNet-5), trained with ``criterion``: "first term only" (Eq. 8) or "MAP loss" (Eq. 9).
 
@@ -296,17 +297,17 @@ def learnable_centres(criterion: str, steps: int = 600, n: int = 500, seed: int 
     if criterion not in CRITERIA:
         raise ValueError(f"criterion must be one of {CRITERIA}, got {criterion!r}")
     points, labels, f6 = _clouds_and_f6(n, seed)
-    centres = nn.Parameter(DIGIT_BITMAPS.reshape(10, 84).clone())       # learnable here
+    centres = nn.Parameter(DIGIT_BITMAPS.reshape(10, 84).clone())  # learnable here
     optimizer = torch.optim.Adam([*f6.parameters(), centres], lr=0.01)
     trace = []
     for step in range(steps + 1):
-        penalties = (f6(points)[:, None, :] - centres[None]).pow(2).sum(-1)     # Eq. (7)
+        penalties = (f6(points)[:, None, :] - centres[None]).pow(2).sum(-1)  # Eq. (7)
         if step % 20 == 0:
             trace.append((step, _spread(centres), _accuracy(penalties, labels)))
         if criterion == "first term only":
-            loss = penalties.gather(1, labels[:, None]).mean()                  # Eq. (8)
+            loss = penalties.gather(1, labels[:, None]).mean()  # Eq. (8)
         else:
-            loss = map_loss(penalties, labels, j)                              # Eq. (9)
+            loss = map_loss(penalties, labels, j)  # Eq. (9)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -319,7 +320,7 @@ def _clouds_and_f6(n: int, seed: int) -> Tuple[torch.Tensor, torch.Tensor, nn.Mo
     g = torch.Generator().manual_seed(seed)
     labels = torch.arange(n) % 10
     points = torch.randn(10, 20, generator=g)[labels] + torch.randn(n, 20, generator=g)
-    with torch.random.fork_rng(devices=[]):       # leaves the caller's random numbers alone
+    with torch.random.fork_rng(devices=[]):  # leaves the caller's random numbers alone
         torch.manual_seed(seed)
         f6 = nn.Sequential(nn.Linear(20, 84), ScaledTanh())
     return points, labels, f6
@@ -336,4 +337,12 @@ def _accuracy(penalties: torch.Tensor, labels: torch.Tensor) -> float:
         return float((penalties.argmin(1) == labels).double().mean())
 
 
-__all__ = ["DIGIT_BITMAPS", "RBFOutput", "map_loss", "penalty_text", "bitmap_distances", "CRITERIA", "learnable_centres"]
+__all__ = [
+    "DIGIT_BITMAPS",
+    "RBFOutput",
+    "map_loss",
+    "penalty_text",
+    "bitmap_distances",
+    "CRITERIA",
+    "learnable_centres",
+]

@@ -33,15 +33,18 @@ operations on the same memory: one step recorded as a CUDA graph serves the whol
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple, cast, overload
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .c3 import SparseConv2d
 from .data import DeviceLoader
 from .models import LeNet5Classic, evaluating, unwrap
 from .pooling import ScaledTanh, Subsampling
+from .rbf import RBFOutput
+from .step import _Classifier
 
 #: The paper's first eta, the learning rate of its first two passes (Sec. III.B).
 ETA = 5e-4
@@ -75,7 +78,7 @@ def loss_along(
     def loss(w: float) -> float:
         kept = param[index].clone()
         param[index] = w
-        value = float(model.loss(model(x), y))
+        value = float(cast(_Classifier, model).loss(model(x), y))  # a LeNet-5: it has a loss method
         param[index] = kept
         return value
 
@@ -145,7 +148,7 @@ def _subsampling_backward(layer: Subsampling, x: torch.Tensor, h_out: torch.Tens
     k = layer.kernel_size
     s = F.avg_pool2d(x, k) * (k * k)
     a = s * layer.coefficient.view(1, -1, 1, 1) + layer.bias.view(1, -1, 1, 1)
-    h_a = scaled_tanh_slope(a, layer.activation) ** 2 * h_out
+    h_a = scaled_tanh_slope(a, cast(ScaledTanh, layer.activation)) ** 2 * h_out  # the scaled tanh (curvature checks)
     h_coef = (h_a * s * s).sum((0, 2, 3))
     h_bias = h_a.sum((0, 2, 3))
     h_s = h_a * (layer.coefficient.view(1, -1, 1, 1) ** 2)
@@ -174,12 +177,12 @@ def curvature(model: nn.Module, x: torch.Tensor) -> Dict[str, torch.Tensor]:
             "the SDLM curvature sweep is written for the paper's LeNet5Classic (RBF output, scaled "
             "tanh, trainable subsampling, Table I); use optimizer='adam' or 'sgd' for other networks"
         )
-    f = m.squash
+    f = cast(ScaledTanh, m.squash)  # the paper's options (checked above) fix every layer's type
     with torch.enable_grad():  # the squared sweeps use autograd
         layer = m.forward_layers(x)  # the forward pass, with the weighted sums the sweep needs
         h: Dict[str, torch.Tensor] = {}
         # the output: RBF units and the MAP loss, exactly
-        h_x6 = output_curvature(layer["F6"], m.output.centres, m.j)
+        h_x6 = output_curvature(layer["F6"], cast(RBFOutput, m.output).centres, m.j)
         # F6
         h_a6 = scaled_tanh_slope(layer["F6 sum"], f) ** 2 * h_x6
         h_x5, h["F6.weight"] = _squared_backward(_linear, layer["C5"], m.F6.weight, h_a6)
@@ -190,14 +193,14 @@ def curvature(model: nn.Module, x: torch.Tensor) -> Dict[str, torch.Tensor]:
         h_x4, h["C5.weight"] = _squared_backward(F.conv2d, layer["S4"], m.C5.weight, h_a5)
         h["C5.bias"] = h_a5.sum((0, 2, 3))
         # S4
-        h_x3, h["S4.coefficient"], h["S4.bias"] = _subsampling_backward(m.S4, layer["C3"], h_x4)
+        h_x3, h["S4.coefficient"], h["S4.bias"] = _subsampling_backward(cast(Subsampling, m.S4), layer["C3"], h_x4)
         # C3: the dense kernel's curvature, then the connected entries of Table I
         h_a3 = scaled_tanh_slope(layer["C3 sum"], f) ** 2 * h_x3
-        h_x2, h_w3 = _squared_backward(F.conv2d, layer["S2"], m.C3.dense_weight(), h_a3)
+        h_x2, h_w3 = _squared_backward(F.conv2d, layer["S2"], cast(SparseConv2d, m.C3).dense_weight(), h_a3)
         h["C3.weight"] = h_w3[m.C3.out_index, m.C3.in_index]
         h["C3.bias"] = h_a3.sum((0, 2, 3))
         # S2
-        h_x1, h["S2.coefficient"], h["S2.bias"] = _subsampling_backward(m.S2, layer["C1"], h_x2)
+        h_x1, h["S2.coefficient"], h["S2.bias"] = _subsampling_backward(cast(Subsampling, m.S2), layer["C1"], h_x2)
         # C1
         h_a1 = scaled_tanh_slope(layer["C1 sum"], f) ** 2 * h_x1
         _, h["C1.weight"] = _squared_backward(F.conv2d, x, m.C1.weight, h_a1)
@@ -308,8 +311,14 @@ class SDLM(torch.optim.Optimizer):
             p: group["lr"] / (group["mu"] + self.state[p]["h"]) for group in self.param_groups for p in group["params"]
         }
 
+    @overload
+    def step(self, closure: None = None) -> None: ...
+
+    @overload
+    def step(self, closure: Callable[[], float]) -> float: ...
+
     @torch.no_grad()
-    def step(self, closure=None) -> Optional[torch.Tensor]:
+    def step(self, closure: Optional[Callable[[], float]] = None) -> Optional[float]:
         """``p += (-lr * batch_size) * grad / (mu + h)`` for every parameter, as a few tensor
         operations over all of them at once (``torch._foreach_*``, the multi-tensor kernels of
         PyTorch's own optimisers)."""

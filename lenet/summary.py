@@ -21,6 +21,7 @@ import torch.nn as nn
 class LayerRow:
     """One line of a layer table: the layer's name and class, its output shape per example, its
     trainable parameters and its connections (counted as in LeCun et al. 1998, Sec. II.B)."""
+
     name: str
     kind: str
     output_shape: Tuple[int, ...]
@@ -29,7 +30,7 @@ class LayerRow:
 
 
 def _connections(module: nn.Module, output_shape: Sequence[int]) -> int:
-    count = getattr(module, "num_connections", None)    # the paper's layers count their own
+    count = getattr(module, "num_connections", None)  # the paper's layers count their own
     if callable(count):
         return int(count(output_shape))
     if isinstance(module, nn.Conv2d):
@@ -44,9 +45,7 @@ def _connections(module: nn.Module, output_shape: Sequence[int]) -> int:
 
 
 def _is_leaf_layer(module: nn.Module) -> bool:
-    return hasattr(module, "num_connections") or isinstance(
-        module, (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d)
-    )
+    return hasattr(module, "num_connections") or isinstance(module, (nn.Conv2d, nn.Linear, nn.MaxPool2d, nn.AvgPool2d))
 
 
 def layer_table(model: nn.Module, input_size: Optional[int] = None) -> List[LayerRow]:
@@ -62,10 +61,12 @@ def layer_table(model: nn.Module, input_size: Optional[int] = None) -> List[Laye
     hooks = []
     for name, module in model.named_modules():
         if name and _is_leaf_layer(module):
+
             def hook(mod, _inp, out, name=name):
                 shape = tuple(out.shape[1:])
                 params = sum(p.numel() for p in mod.parameters(recurse=False) if p.requires_grad)
                 rows.append(LayerRow(name, type(mod).__name__, shape, params, _connections(mod, shape)))
+
             hooks.append(module.register_forward_hook(hook))
     try:
         device = next(model.parameters()).device

@@ -31,7 +31,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Tuple, Union
+from typing import Any, Dict, List, Optional, Tuple, Union, cast
 
 import torch
 import torch.nn as nn
@@ -42,7 +42,7 @@ from .distort import DistortedLoader
 from .machine import hardware_name, resolve_device
 from .models import MODELS, evaluating, get_model, unwrap
 from .sdlm import CURVATURE_PATTERNS, ETA, MU, MU_SCHEDULES, SDLM
-from .step import TrainStep, autocast
+from .step import TrainStep, _Classifier, autocast
 
 OPTIMIZERS = ("adam", "sgd", "sdlm")
 SCHEDULES = ("constant", "paper", "cosine", "onecycle")
@@ -352,7 +352,7 @@ def evaluate(model: nn.Module, loader: DeviceLoader, amp: bool = False) -> Tuple
     loss_sum = torch.zeros((), device=device)
     correct = torch.zeros((), device=device, dtype=torch.long)
     n = 0
-    base = unwrap(model)
+    base = cast(_Classifier, unwrap(model))
     with evaluating(model):
         for x, y in loader:
             with autocast(device, amp):
@@ -449,7 +449,7 @@ def train_pass(
     for x, y in tqdm(loader, desc=progress, leave=False, unit="batch", disable=progress is None):
         step(x, y)
         if first_losses is not None and len(first_losses) < REPLAY_STEPS:
-            first_losses.append(step.loss.clone())
+            first_losses.append(cast(torch.Tensor, step.loss).clone())
         if schedule is not None:
             schedule.step()
         if max_steps is not None and step.steps >= max_steps:
@@ -541,7 +541,7 @@ def build_model(config: TrainConfig, device: Union[str, torch.device]) -> nn.Mod
     Explained in: chapter 4, "Does the table matter? A short experiment".
     """
     torch.manual_seed(config.seed)
-    model = get_model(config.model, **config.model_kwargs).to(device)
+    model: Any = get_model(config.model, **config.model_kwargs).to(device)  # a LeNet-5: it has default_normalization
     model.normalization = config.normalization or model.default_normalization
     if config.channels_last:
         model = model.to(memory_format=torch.channels_last)
@@ -567,7 +567,7 @@ def train(
         data = (load_mnist("train", data_dir), load_mnist("test", data_dir))
     train_loader, test_loader = make_loaders(config, data[0], data[1], device, drop_last=runtime.cuda_graph)
     model = build_model(config, device)
-    runner = torch.compile(model) if runtime.compile else model
+    runner = cast(nn.Module, torch.compile(model)) if runtime.compile else model  # compiling a module gives a module
     history = fit(runner, train_loader, test_loader, config, runtime, stop_after=stop_after, max_steps=max_steps)
     return model, history
 

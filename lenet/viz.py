@@ -19,7 +19,7 @@ Functions:
 from __future__ import annotations
 
 from fractions import Fraction
-from typing import Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, List, Mapping, Optional, Sequence, Tuple, Union, cast
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -74,8 +74,8 @@ def legible(fig: Figure, column_px: float = COLUMN_PX, min_px: float = MIN_TEXT_
     width_px = fig.get_figwidth() * fig.dpi
     scale = min(1.0, column_px / width_px)
     smallest_pt = min_px / scale * 72 / fig.dpi
-    for text in fig.findobj(lambda o: isinstance(o, Text)):
-        if text.get_text() and text.get_fontsize() < smallest_pt:
+    for text in fig.findobj(Text):
+        if text.get_text() and float(text.get_fontsize()) < smallest_pt:
             text.set_fontsize(smallest_pt)
     return fig
 
@@ -85,7 +85,7 @@ def _new_axes(ax: Optional[Axes], figsize: Tuple[float, float]) -> Tuple[Figure,
     if ax is None:
         fig, ax = plt.subplots(figsize=figsize)
         return fig, ax
-    return ax.figure, ax
+    return cast(Figure, ax.figure), ax  # axes from plt.subplots: on a Figure, not a SubFigure
 
 
 def _grid(n: int, ncols: int, size: float, extra_h: float = 0.0, row_h: float = 0.3):
@@ -117,8 +117,12 @@ def layer_kind(kind: str) -> str:
 # --------------------------------------------------------------------------- chapter 1
 
 
-def architecture_diagram(model: Optional[nn.Module] = None, input_size: Optional[int] = None,
-                         ax: Optional[Axes] = None, title: Optional[str] = None) -> Figure:
+def architecture_diagram(
+    model: Optional[nn.Module] = None,
+    input_size: Optional[int] = None,
+    ax: Optional[Axes] = None,
+    title: Optional[str] = None,
+) -> Figure:
     """Draw a model as a row of feature-map stacks, in the manner of Fig. 2 of LeCun et al. (1998).
 
     The shapes come from :func:`lenet.summary.layer_table` (one dummy forward pass), so the figure
@@ -130,7 +134,7 @@ def architecture_diagram(model: Optional[nn.Module] = None, input_size: Optional
     Chapters: 1.
     """
     model = model if model is not None else LeNet5Classic()
-    size = input_size or getattr(model, "input_size", 32)
+    size = input_size or cast(int, getattr(model, "input_size", 32))  # a LeNet-5 names its input size
     rows = layer_table(model, size)
     items = [("input", "input", (1, size, size))] + [(r.name, r.kind, tuple(r.output_shape)) for r in rows]
     fig, ax = _new_axes(ax, (max(10.0, 1.6 * len(items)), 3.4))
@@ -145,14 +149,25 @@ def architecture_diagram(model: Optional[nn.Module] = None, input_size: Optional
             side = 0.5 + 1.3 * h / largest
             depth = min(c, 8)
             for d in range(depth - 1, -1, -1):
-                ax.add_patch(Rectangle((x0 + d * offset, 1.0 - side / 2 + d * offset), side, side,
-                                       facecolor=colour, edgecolor="black", linewidth=0.7, alpha=0.9))
+                ax.add_patch(
+                    Rectangle(
+                        (x0 + d * offset, 1.0 - side / 2 + d * offset),
+                        side,
+                        side,
+                        facecolor=colour,
+                        edgecolor="black",
+                        linewidth=0.7,
+                        alpha=0.9,
+                    )
+                )
             label = f"{c}@{h}x{w}"
             width, top = side + (depth - 1) * offset, 1.0 + side / 2 + (depth - 1) * offset
         else:
             n = int(np.prod(shape))
             height = 0.6 + 2.0 * min(1.0, np.sqrt(n / 120.0))
-            ax.add_patch(Rectangle((x0, 1.0 - height / 2), 0.25, height, facecolor=colour, edgecolor="black", linewidth=0.7))
+            ax.add_patch(
+                Rectangle((x0, 1.0 - height / 2), 0.25, height, facecolor=colour, edgecolor="black", linewidth=0.7)
+            )
             label = f"{n}" if len(shape) == 1 else f"{shape[0]}@1x1"
             width, top = 0.25, 1.0 + height / 2
         centre = x0 + width / 2
@@ -160,11 +175,16 @@ def architecture_diagram(model: Optional[nn.Module] = None, input_size: Optional
         ax.text(centre, -0.45, label, ha="center", va="top", fontsize=10)
         ax.text(centre, -0.85, "" if kind == "input" else kind, ha="center", va="top", fontsize=8, color="0.35")
         if prev_right is not None:
-            ax.add_patch(FancyArrowPatch((prev_right + 0.1, 1.0), (x0 - 0.1, 1.0), arrowstyle="->",
-                                         mutation_scale=12, color="0.3"))
+            ax.add_patch(
+                FancyArrowPatch(
+                    (prev_right + 0.1, 1.0), (x0 - 0.1, 1.0), arrowstyle="->", mutation_scale=12, color="0.3"
+                )
+            )
         prev_right = x0 + width
         top_max = max(top_max, top)
         x0 = prev_right + gap + max(0.0, 0.55 - width / 2)
+    if prev_right is None:  # never: items holds the input at least
+        raise ValueError("architecture_diagram: nothing to draw")
     ax.set_xlim(-0.6, prev_right + 0.6)
     ax.set_ylim(-1.3, top_max + 0.6)
     ax.set_aspect("equal")
@@ -173,9 +193,17 @@ def architecture_diagram(model: Optional[nn.Module] = None, input_size: Optional
     return legible(fig)
 
 
-def show_digits(images: ArrayLike, labels: Optional[Sequence[int]] = None, predictions: Optional[Sequence[int]] = None,
-                titles: Optional[Sequence[str]] = None, colors: Optional[Sequence[str]] = None, ncols: int = 8,
-                size: float = 1.3, title: Optional[str] = None, cmap: str = "gray_r") -> Figure:
+def show_digits(
+    images: ArrayLike,
+    labels: Optional[Sequence[int]] = None,
+    predictions: Optional[Sequence[int]] = None,
+    titles: Optional[Sequence[str]] = None,
+    colors: Optional[Sequence[str]] = None,
+    ncols: int = 8,
+    size: float = 1.3,
+    title: Optional[str] = None,
+    cmap: str = "gray_r",
+) -> Figure:
     """A grid of digit images, (N, H, W) or (N, 1, H, W), the one digit grid of the book.
 
     Each panel is titled by ``titles`` (coloured by ``colors``) if given; otherwise by its label
@@ -215,9 +243,16 @@ def show_digits(images: ArrayLike, labels: Optional[Sequence[int]] = None, predi
     return legible(fig)
 
 
-def show_images(images: Sequence[ArrayLike], titles: Optional[Sequence[str]] = None, ncols: int = 4, size: float = 2.6,
-                cmap: Union[str, Sequence[str]] = "gray", suptitle: Optional[str] = None, colorbar: bool = False,
-                vrange: Union[None, Tuple[float, float], Sequence[Optional[Tuple[float, float]]]] = None) -> Figure:
+def show_images(
+    images: Sequence[ArrayLike],
+    titles: Optional[Sequence[str]] = None,
+    ncols: int = 4,
+    size: float = 2.6,
+    cmap: Union[str, Sequence[str]] = "gray",
+    suptitle: Optional[str] = None,
+    colorbar: bool = False,
+    vrange: Union[None, Tuple[float, float], Sequence[Optional[Tuple[float, float]]]] = None,
+) -> Figure:
     """A row (or grid) of 2-D images with titles.
 
     ``cmap`` is one colour map for all panels or one per panel. ``vrange`` fixes the colour scale:
@@ -229,7 +264,7 @@ def show_images(images: Sequence[ArrayLike], titles: Optional[Sequence[str]] = N
     n = len(images)
     cmaps = [cmap] * n if isinstance(cmap, str) else list(cmap)
     if vrange is None or (len(vrange) == 2 and all(isinstance(v, (int, float)) for v in vrange)):
-        ranges = [vrange] * n
+        ranges: List[Any] = [vrange] * n  # per panel: None, a (vmin, vmax) pair or "symmetric"
     else:
         ranges = list(vrange)
     fig, axes = _grid(n, ncols, size, extra_h=0.4 if suptitle else 0.0)
@@ -253,8 +288,14 @@ def show_images(images: Sequence[ArrayLike], titles: Optional[Sequence[str]] = N
     return legible(fig)
 
 
-def plot_feature_maps(maps: ArrayLike, ncols: int = 8, titles: Optional[Sequence[str]] = None, size: float = 1.5,
-                      suptitle: Optional[str] = None, cmap: str = "gray") -> Figure:
+def plot_feature_maps(
+    maps: ArrayLike,
+    ncols: int = 8,
+    titles: Optional[Sequence[str]] = None,
+    size: float = 1.5,
+    suptitle: Optional[str] = None,
+    cmap: str = "gray",
+) -> Figure:
     """The maps of one layer, (C, H, W) -- e.g. the 6 maps of C1 (LeCun et al. 1998, Sec. II.B).
 
     Chapters: 2, 6.
@@ -276,8 +317,13 @@ def _fraction(v: float) -> str:
     return str(f.numerator) if f.denominator == 1 else f"{f.numerator}/{f.denominator}"
 
 
-def plot_kernel(kernel: ArrayLike, ax: Optional[Axes] = None, title: Optional[str] = None, annotate: bool = True,
-                cmap: str = "RdBu_r") -> Figure:
+def plot_kernel(
+    kernel: ArrayLike,
+    ax: Optional[Axes] = None,
+    title: Optional[str] = None,
+    annotate: bool = True,
+    cmap: str = "RdBu_r",
+) -> Figure:
     """A kernel as a heat map with its weights written in (as fractions where exact).
 
     The weights are the shared weights of one feature map (LeCun et al. 1998, Sec. II.A);
@@ -292,8 +338,15 @@ def plot_kernel(kernel: ArrayLike, ax: Optional[Axes] = None, title: Optional[st
     if annotate:
         fs = 10 if w.shape[0] <= 3 else 7
         for (i, j), v in np.ndenumerate(w):
-            ax.text(j, i, _fraction(v), ha="center", va="center", fontsize=fs,
-                    color="white" if abs(v) > 0.6 * lim else "black")
+            ax.text(
+                j,
+                i,
+                _fraction(v),
+                ha="center",
+                va="center",
+                fontsize=fs,
+                color="white" if abs(v) > 0.6 * lim else "black",
+            )
     ax.set_xticks([])
     ax.set_yticks([])
     if title:
@@ -301,8 +354,12 @@ def plot_kernel(kernel: ArrayLike, ax: Optional[Axes] = None, title: Optional[st
     return legible(fig)
 
 
-def kernel_matrices(kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[str, str] = KERNEL_TITLES,
-                    ncols: int = 4, size: float = 2.4) -> Figure:
+def kernel_matrices(
+    kernels: Mapping[str, ArrayLike] = KERNELS,
+    titles: Mapping[str, str] = KERNEL_TITLES,
+    ncols: int = 4,
+    size: float = 2.4,
+) -> Figure:
     """Every kernel of ``kernels`` drawn with :func:`plot_kernel`, one panel each.
 
     Chapters: 2.
@@ -315,9 +372,16 @@ def kernel_matrices(kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[
     return legible(fig)
 
 
-def kernel_gallery(image: ArrayLike, kernels: Mapping[str, ArrayLike] = KERNELS, titles: Mapping[str, str] = KERNEL_TITLES,
-                   ncols: int = 4, size: float = 2.8, clip: bool = True, suptitle: Optional[str] = None,
-                   cmap: str = "gray") -> Figure:
+def kernel_gallery(
+    image: ArrayLike,
+    kernels: Mapping[str, ArrayLike] = KERNELS,
+    titles: Mapping[str, str] = KERNEL_TITLES,
+    ncols: int = 4,
+    size: float = 2.8,
+    clip: bool = True,
+    suptitle: Optional[str] = None,
+    cmap: str = "gray",
+) -> Figure:
     """The image filtered by every kernel (with :func:`lenet.kernels.apply_kernel`), one panel each.
 
     This is what one convolutional feature map computes before its bias and squashing function
@@ -344,8 +408,14 @@ def kernel_gallery(image: ArrayLike, kernels: Mapping[str, ArrayLike] = KERNELS,
 # --------------------------------------------------------------------------- chapter 3
 
 
-def pooling_grid(x: ArrayLike, kernel_size: int = 2, mode: str = "max", coefficient: float = 1.0, bias: float = 0.0,
-                 size: float = 0.55) -> Figure:
+def pooling_grid(
+    x: ArrayLike,
+    kernel_size: int = 2,
+    mode: str = "max",
+    coefficient: float = 1.0,
+    bias: float = 0.0,
+    size: float = 0.55,
+) -> Figure:
     """A small worked example of pooling: the input with its windows outlined, and the output,
     every value written in.
 
@@ -363,21 +433,36 @@ def pooling_grid(x: ArrayLike, kernel_size: int = 2, mode: str = "max", coeffici
         raise ValueError(f"pooling_grid expects a 2-D array, got shape {a.shape}")
     k = kernel_size
     oh, ow = a.shape[0] // k, a.shape[1] // k
-    pooled = pool2d_vectorized(torch.as_tensor(a, dtype=torch.float64)[None, None], k, "max" if mode == "max" else "avg")[0, 0].numpy()
+    pooled = pool2d_vectorized(
+        torch.as_tensor(a, dtype=torch.float64)[None, None], k, "max" if mode == "max" else "avg"
+    )[0, 0].numpy()
     out = pooled if mode != "sum" else coefficient * (k * k) * pooled + bias
     blocks = a[: oh * k, : ow * k].reshape(oh, k, ow, k).transpose(0, 2, 1, 3).reshape(oh, ow, k * k)  # for the winners
-    fig, (ax_in, ax_out) = plt.subplots(1, 2, figsize=(size * (a.shape[1] + ow) + 1.5, size * a.shape[0] + 0.9),
-                                        gridspec_kw={"width_ratios": [a.shape[1], max(ow, 1)]})
+    fig, (ax_in, ax_out) = plt.subplots(
+        1,
+        2,
+        figsize=(size * (a.shape[1] + ow) + 1.5, size * a.shape[0] + 0.9),
+        gridspec_kw={"width_ratios": [a.shape[1], max(ow, 1)]},
+    )
     ax_in.imshow(a, cmap="Blues", vmin=a.min() - 0.2 * (np.ptp(a) or 1), vmax=a.max() + 1.2 * (np.ptp(a) or 1))
-    ax_out.imshow(out, cmap="Oranges", vmin=out.min() - 0.2 * (np.ptp(out) or 1), vmax=out.max() + 1.2 * (np.ptp(out) or 1))
+    ax_out.imshow(
+        out, cmap="Oranges", vmin=out.min() - 0.2 * (np.ptp(out) or 1), vmax=out.max() + 1.2 * (np.ptp(out) or 1)
+    )
     for (i, j), v in np.ndenumerate(a):
         winner = False
         if mode == "max" and i < oh * k and j < ow * k:
             bi, bj = i // k, j // k
             winner = int(blocks[bi, bj].argmax()) == (i % k) * k + (j % k)
-        ax_in.text(j, i, _fraction(v) if float(v).is_integer() else f"{v:.2f}", ha="center", va="center",
-                   fontsize=11 if winner else 10, fontweight="bold" if winner else "normal",
-                   color="crimson" if winner else "black")
+        ax_in.text(
+            j,
+            i,
+            _fraction(v) if float(v).is_integer() else f"{v:.2f}",
+            ha="center",
+            va="center",
+            fontsize=11 if winner else 10,
+            fontweight="bold" if winner else "normal",
+            color="crimson" if winner else "black",
+        )
     for (i, j), v in np.ndenumerate(out):
         ax_out.text(j, i, f"{v:g}" if float(v).is_integer() else f"{v:.2f}", ha="center", va="center", fontsize=10)
         ax_in.add_patch(Rectangle((j * k - 0.5, i * k - 0.5), k, k, fill=False, edgecolor="black", linewidth=2))
@@ -405,13 +490,23 @@ def squashing_functions(ax: Optional[Axes] = None, a_max: float = 4.0) -> Figure
     f = ScaledTanh()
     ax.plot(a, torch.sigmoid(a), label="logistic sigmoid 1/(1+exp(-a))", color="0.5", linestyle="--")
     ax.plot(a, torch.tanh(a), label="tanh(a)", color=KIND_COLOURS["conv"])
-    ax.plot(a, f(a), label=f"{f.amplitude} tanh({Fraction(f.slope).limit_denominator(10)} a)  (LeNet-5)",
-            color=KIND_COLOURS["output"], linewidth=2)
+    ax.plot(
+        a,
+        f(a),
+        label=f"{f.amplitude} tanh({Fraction(f.slope).limit_denominator(10)} a)  (LeNet-5)",
+        color=KIND_COLOURS["output"],
+        linewidth=2,
+    )
     pts = torch.tensor([-1.0, 1.0])
     ax.plot(pts, f(pts), "o", color=KIND_COLOURS["output"])
     for p in pts.tolist():
-        ax.annotate(f"f({p:g}) = {float(f(torch.tensor(p))):.3f}", (p, float(f(torch.tensor(p)))),
-                    textcoords="offset points", xytext=(10 if p > 0 else -95, -15 if p > 0 else 8), fontsize=9)
+        ax.annotate(
+            f"f({p:g}) = {float(f(torch.tensor(p))):.3f}",
+            (p, float(f(torch.tensor(p)))),
+            textcoords="offset points",
+            xytext=(10 if p > 0 else -95, -15 if p > 0 else 8),
+            fontsize=9,
+        )
     ax.axhline(0, color="0.8", linewidth=0.8)
     ax.axvline(0, color="0.8", linewidth=0.8)
     ax.set_xlabel("weighted sum a")
@@ -424,10 +519,15 @@ def squashing_functions(ax: Optional[Axes] = None, a_max: float = 4.0) -> Figure
 # --------------------------------------------------------------------------- chapter 4
 
 
-def connection_table(table: Sequence[Sequence[int]] = C3_TABLE,
-                     groups: Optional[Sequence[Tuple[str, Sequence[int]]]] = C3_GROUPS,
-                     in_maps: int = 6, ax: Optional[Axes] = None, title: Optional[str] = None,
-                     in_label: str = "S2 feature map", out_label: str = "C3 feature map") -> Figure:
+def connection_table(
+    table: Sequence[Sequence[int]] = C3_TABLE,
+    groups: Optional[Sequence[Tuple[str, Sequence[int]]]] = C3_GROUPS,
+    in_maps: int = 6,
+    ax: Optional[Axes] = None,
+    title: Optional[str] = None,
+    in_label: str = "S2 feature map",
+    out_label: str = "C3 feature map",
+) -> Figure:
     """Table I of LeCun et al. (1998), Sec. II.B: which S2 maps (rows) each C3 map (columns) reads.
 
     An X marks a connection, exactly where :func:`lenet.c3.connection_mask` is True; the columns of
@@ -449,8 +549,15 @@ def connection_table(table: Sequence[Sequence[int]] = C3_TABLE,
                 ax.add_patch(Rectangle((c - 0.5, -0.5), 1, n_in, facecolor=colour, edgecolor="none"))
             lo, hi = min(cols), max(cols)
             ax.add_patch(Rectangle((lo - 0.5, -0.5), hi - lo + 1, n_in, fill=False, edgecolor="0.25", linewidth=1.6))
-            ax.text((lo + hi) / 2, n_in - 0.3, name.replace(" S2 maps", ""), ha="center", va="top",
-                    fontsize=9, clip_on=False)
+            ax.text(
+                (lo + hi) / 2,
+                n_in - 0.3,
+                name.replace(" S2 maps", ""),
+                ha="center",
+                va="top",
+                fontsize=9,
+                clip_on=False,
+            )
     for (i, j), on in np.ndenumerate(mask):
         if on:
             ax.text(j, i, "X", ha="center", va="center", fontsize=11, fontweight="bold")
@@ -472,9 +579,19 @@ def connection_table(table: Sequence[Sequence[int]] = C3_TABLE,
 
 
 __all__ = [
-    "KIND_COLOURS", "GROUP_COLOURS", "layer_kind", "architecture_diagram", "show_digits", "show_images",
-    "plot_feature_maps", "plot_kernel", "kernel_matrices", "kernel_gallery", "pooling_grid",
-    "squashing_functions", "connection_table",
+    "KIND_COLOURS",
+    "GROUP_COLOURS",
+    "layer_kind",
+    "architecture_diagram",
+    "show_digits",
+    "show_images",
+    "plot_feature_maps",
+    "plot_kernel",
+    "kernel_matrices",
+    "kernel_gallery",
+    "pooling_grid",
+    "squashing_functions",
+    "connection_table",
 ]
 
 
