@@ -30,7 +30,7 @@ PROSE_FILE = "book/chapter-prose.json"
 class Clock:
     """Started when made; :attr:`seconds` is the time since.
 
-    Chapters: none (the package and its command line use it).
+    Explained in: chapter 0.
     """
 
     def __init__(self) -> None:
@@ -42,10 +42,7 @@ class Clock:
 
 
 def prose_words() -> Dict[str, int]:
-    """``{chapter number: words of its prose before the exercises}``, as the last execution counted them.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """``{chapter number: words of its prose before the exercises}``, as the last execution counted them."""
     path = default_results_dir() / PROSE_FILE
     if not path.is_file():
         raise RecordError(f"no {PROSE_FILE} in {path.parent}: run `python scripts/execute_notebooks.py`")
@@ -53,10 +50,7 @@ def prose_words() -> Dict[str, int]:
 
 
 def running_time(seconds: float) -> str:
-    """``'under a minute'`` or ``'about N minutes'``.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """``'under a minute'`` or ``'about N minutes'``."""
     return (
         "under a minute"
         if seconds < 60
@@ -68,7 +62,7 @@ def glue_times(chapter: int, clock: Clock) -> None:
     """Glue ``time_read`` (minutes to read chapter ``chapter``), ``time_run`` (this execution, since
     ``clock`` started) and ``time_machine`` (the CPU it ran on, and its threads).
 
-    Chapters: none (the package and its command line use it).
+    Explained in: chapter 0, "Exercises".
     """
     glue("time_read", str(max(1, round(prose_words()[str(chapter)] / WORDS_PER_MINUTE))))
     glue("time_run", running_time(clock.seconds))

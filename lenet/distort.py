@@ -37,10 +37,7 @@ RANGES: Dict[str, Tuple[float, float]] = {
 def draw_parameters(
     n: int, generator: torch.Generator, ranges: Dict[str, Tuple[float, float]] = RANGES
 ) -> torch.Tensor:
-    """(n, 5) affine parameters, uniform in ``ranges``: translate_x, translate_y, scale, squeeze, shear.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """(n, 5) affine parameters, uniform in ``ranges``: translate_x, translate_y, scale, squeeze, shear."""
     u = torch.rand(n, len(ranges), generator=generator)
     lo = torch.tensor([r[0] for r in ranges.values()])
     hi = torch.tensor([r[1] for r in ranges.values()])
@@ -52,8 +49,6 @@ def affine_matrices(params: torch.Tensor, size: int) -> torch.Tensor:
     position it reads, in the normalised coordinates of an image ``size`` x ``size``. The digit is
     scaled by ``scale`` (width also times ``squeeze``, height divided by it), sheared by ``shear``
     and moved by the translations, in pixels.
-
-    Chapters: none (the package and its command line use it).
     """
     tx, ty, scale, squeeze, shear = params.unbind(1)
     sx, sy = scale * squeeze, scale / squeeze
@@ -71,17 +66,12 @@ def affine_matrices(params: torch.Tensor, size: int) -> torch.Tensor:
 def distort(x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
     """Warp a batch (n, 1, H, W) of prepared inputs by ``params`` (n, 5); the borders of the
     input (the background) fill what comes in from outside.
-
-    Chapters: none (the package and its command line use it).
     """
     return warp(x, affine_matrices(params.to(x), x.shape[-1]))
 
 
 def warp(x: torch.Tensor, theta: torch.Tensor) -> torch.Tensor:
-    """Warp a batch (n, 1, H, W) by the (n, 2, 3) matrices of :func:`affine_matrices`, bilinearly.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """Warp a batch (n, 1, H, W) by the (n, 2, 3) matrices of :func:`affine_matrices`, bilinearly."""
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="border", align_corners=False)
 
@@ -92,8 +82,6 @@ class DistortedLoader(DeviceLoader):
     ``i`` are drawn from ``seed`` (and, with ``redraw``, the epoch: new copies each pass; without
     it, the same copies for the whole run, as the paper's fixed set), the order of each epoch from
     ``seed + epoch``, as :class:`lenet.data.DeviceLoader` draws it.
-
-    Chapters: none (the package and its command line use it).
     """
 
     def __init__(
@@ -152,7 +140,7 @@ def examples(
     """For a grid in chapter 6: ``n`` training digits, each followed by ``copies`` distortions of
     it, (n * (1 + copies), 1, H, W).
 
-    Chapters: 6.
+    Explained in: chapter 6, "Distortions".
     """
     x = transform(split.images[:n])
     params = draw_parameters(n * copies, torch.Generator().manual_seed(seed))

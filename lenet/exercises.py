@@ -36,17 +36,11 @@ from .sdlm import scaled_tanh_slope
 
 
 class NotImplementedYet(NotImplementedError):
-    """What a student edition's stub raises; a plain ``NotImplementedError`` is treated the same.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """What a student edition's stub raises; a plain ``NotImplementedError`` is treated the same."""
 
 
 def todo(exercise: str) -> None:
-    """Raise the friendly error a student edition puts where a solution was removed.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """Raise the friendly error a student edition puts where a solution was removed."""
     raise NotImplementedYet(f"{exercise}: not implemented yet -- write your solution in this cell, then run it again.")
 
 
@@ -143,7 +137,7 @@ def check_layer_counts(fn: Callable[[int, int, int, int], Tuple[int, int]], seed
 def check_output_size(fn: Callable[..., int], seed: int = 0) -> bool:
     """``fn(n, k, padding, stride) -> int``: the output length of a convolution.
 
-    Chapters: 2.
+    Explained in: chapter 2, "Exercises".
     """
     g = _gen(seed)
 
@@ -172,7 +166,7 @@ def check_output_size(fn: Callable[..., int], seed: int = 0) -> bool:
 def check_conv2d(fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor], seed: int = 0) -> bool:
     """``fn(image (H, W), kernel (k, k)) -> (H-k+1, W-k+1)``: 'valid' cross-correlation, no flip.
 
-    Chapters: 2.
+    Explained in: chapter 2, "Exercises".
     """
     g = _gen(seed)
 

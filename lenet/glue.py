@@ -19,7 +19,7 @@ def glue(name: str, value: Any) -> None:
     """Attach ``value`` to the cell's output under ``name`` for ``{glue:text}`name``` (a string is
     pasted as it is; a number can be formatted in the role, ``{glue:text}`name:.2f```).
 
-    Chapters: 6, 7, 8.
+    Explained in: chapter 4, "Does the table matter? A short experiment".
     """
     from IPython.display import display
 

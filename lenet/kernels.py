@@ -64,10 +64,7 @@ KERNEL_NAMES_ZH: Dict[str, str] = {
 
 
 def get_kernel(name: str) -> torch.Tensor:
-    """A copy of the kernel called ``name``; raises ``KeyError`` listing the known names.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """A copy of the kernel called ``name``; raises ``KeyError`` listing the known names."""
     if name not in KERNELS:
         raise KeyError(f"unknown kernel {name!r}; known kernels: {', '.join(KERNELS)}")
     return KERNELS[name].clone()
@@ -79,7 +76,7 @@ def conv_output_size(n: int, k: int, padding: int = 0, stride: int = 1, dilation
     C1 of LeNet-5: ``conv_output_size(32, 5) == 28``; the source's PyTorch model keeps 28 with
     ``conv_output_size(28, 5, padding=2) == 28``.
 
-    Chapters: 1, 2, 3.
+    Explained in: chapter 2, "The output size".
     """
     if min(n, k, stride, dilation) < 1 or padding < 0:
         raise ValueError(
@@ -146,7 +143,7 @@ def conv2d_loops(
     the image (H, W), padded with ``padding`` zeros, cross-correlated with
     the kernel (k, k) every ``stride`` pixels, plus the bias.
 
-    Chapters: 2.
+    Explained in: chapter 2, "The definition".
     """
     x, w = _image_and_kernel(image, kernel, stride, padding)
     k = w.shape[0]
@@ -169,7 +166,7 @@ def convolve2d_loops(image: ArrayLike, kernel: ArrayLike) -> torch.Tensor:
     wherever the kernel fits in the image. Equal to conv2d_loops with the
     kernel rotated by 180 degrees.
 
-    Chapters: 2.
+    Explained in: chapter 2, "Convolution or cross-correlation?".
     """
     x, w = _image_and_kernel(image, kernel, 1, 0)
     k = w.shape[0]
@@ -198,7 +195,7 @@ def conv2d_unfold(
     receptive field of one output unit (LeCun et al. 1998, Sec. II.A);
     each row of the weight matrix holds one output map's kernels.
 
-    Chapters: 2.
+    Explained in: chapter 2, "From loops to one matrix product".
     """
     _check_batch(x, weight, bias, stride, padding)
     n, maps, k = x.shape[0], weight.shape[0], weight.shape[-1]
@@ -218,7 +215,7 @@ def apply_kernel(image: ArrayLike, kernel: ArrayLike, clip: bool = False) -> tor
 
     Returns a float tensor (H, W); ``clip`` clamps it to the input's [min, max] range for display.
 
-    Chapters: 2.
+    Explained in: chapter 2, "The source text's kernels".
     """
     x = _as_tensor(image).float()
     w = _as_tensor(kernel).float()
@@ -241,7 +238,7 @@ def stripe_orientation(kernel: ArrayLike) -> Tuple[float, float]:
     central differences ``g`` (1 for perfect stripes, 0 for no preferred direction). The
     stripes run across the dominant gradient direction ``0.5 atan2(2 J_xy, J_xx - J_yy)``.
 
-    Chapters: 6.
+    Explained in: chapter 6, "What C1 learnt".
     """
     k = _as_tensor(kernel).double()
     if k.ndim != 2 or min(k.shape) < 3:
@@ -260,7 +257,7 @@ def sample_photo(size: int = 256) -> torch.Tensor:
     """A greyscale photograph in [0, 1] shipped with matplotlib (Grace Hopper), centre-cropped
     to a square and resized to ``size`` x ``size``. No network access.
 
-    Chapters: 2.
+    Explained in: chapter 2, "The source text's kernels".
     """
     path = cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
     rgb = np.asarray(mpimg.imread(path), dtype=np.float32)

@@ -22,7 +22,7 @@ import torch
 def resolve_device(device: Union[str, torch.device] = "auto") -> torch.device:
     """``"auto"`` -> CUDA when available, else the CPU; any other name is checked and returned.
 
-    Chapters: 4, 6, 7.
+    Explained in: chapter 4, "Does the table matter? A short experiment".
     """
     if str(device) == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
@@ -36,10 +36,7 @@ def resolve_device(device: Union[str, torch.device] = "auto") -> torch.device:
 
 
 def cpu_name() -> str:
-    """The CPU's model name (from /proc/cpuinfo on Linux).
-
-    Chapters: none (the package and its command line use it).
-    """
+    """The CPU's model name (from /proc/cpuinfo on Linux)."""
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -50,10 +47,7 @@ def cpu_name() -> str:
 
 
 def hardware_name(device: Union[str, torch.device]) -> str:
-    """The model name of the processor behind ``device``: the GPU's, or the CPU's.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """The model name of the processor behind ``device``: the GPU's, or the CPU's."""
     device = torch.device(device)
     return torch.cuda.get_device_name(device) if device.type == "cuda" else cpu_name()
 
@@ -62,8 +56,6 @@ def machine_info(device: Union[str, torch.device] = "cpu") -> Dict[str, Any]:
     """Where a run happens: ``device`` (the torch device type, ``cpu`` or ``cuda``), ``hardware``
     (:func:`hardware_name`), the CPU, its thread count and vector instruction set as torch uses
     them, torch and Python versions.
-
-    Chapters: none (the package and its command line use it).
     """
     device = torch.device(device)
     return {

@@ -28,7 +28,7 @@ def count_operators(fn: Callable[[], object]) -> collections.Counter:
     :data:`NO_KERNEL_OPS` launches one kernel or more; ``_local_scalar_dense`` is a value read back
     to the CPU.
 
-    Chapters: 7.
+    Explained in: chapter 9, "What one training step launches".
     """
     from torch.utils._python_dispatch import TorchDispatchMode
 

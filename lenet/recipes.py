@@ -48,7 +48,7 @@ def classic_config(**overrides: Any) -> TrainConfig:
     LeNet-5 for the paper's 20 passes with its learning-rate steps (Sec. III.B) as multiples of
     Adam's 1e-3, batches of 32, the paper's input normalisation (the model's default).
 
-    Chapters: 6.
+    Explained in: chapter 6, "The training loop, by hand".
     """
     return _config(
         dict(
@@ -82,8 +82,6 @@ def sdlm_config(**overrides: Any) -> TrainConfig:
     before each pass (Appendix C), in batches of :data:`SDLM_BATCH` with mu :data:`SDLM_MU` in pass
     1, falling with eta after it.
     ``distortions=1`` adds a distorted copy of every training image to each pass.
-
-    Chapters: none (the package and its command line use it).
     """
     return classic_config(
         **{
@@ -105,18 +103,12 @@ CLASSIC_DEFAULT = "sdlm"
 
 
 def classic_default_config(**overrides: Any) -> TrainConfig:
-    """The recipe of :data:`CLASSIC_DEFAULT`.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """The recipe of :data:`CLASSIC_DEFAULT`."""
     return (classic_config if CLASSIC_DEFAULT == "adam" else sdlm_config)(**overrides)
 
 
 def paper_sdlm_config(**overrides: Any) -> TrainConfig:
-    """SDLM exactly as the paper gives it (Appendix C): an update after every pattern, mu 0.02.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """SDLM exactly as the paper gives it (Appendix C): an update after every pattern, mu 0.02."""
     return sdlm_config(**{"batch_size": 1, "mu": MU, "mu_schedule": "constant", **overrides})
 
 
@@ -124,7 +116,7 @@ def source_config(optimizer: str = "adam", **overrides: Any) -> TrainConfig:
     """The source tutorial's run (chapter 7): 10 epochs, batch 64, Adam lr 1e-3 (or SGD lr 0.01,
     momentum 0.9), constant learning rate, pixels in [0, 1] (``ToTensor``), cross-entropy.
 
-    Chapters: 7.
+    Explained in: chapter 7, "A live run".
     """
     return _config(
         dict(
@@ -151,7 +143,7 @@ def fast_config(**overrides: Any) -> TrainConfig:
     ``benchmarks/results/recipe-selection-cpu.json``): of its candidates whose worst seed of 10
     reached the target on validation, the cheapest.
 
-    Chapters: 7.
+    Explained in: chapter 7, "Training fast".
     """
     return _config(
         dict(
@@ -182,7 +174,7 @@ def gpu_settings(device: Union[str, torch.device], config: TrainConfig, compile:
     what a GPU run changes: the command line, ``python -m lenet record``, the chapters and the
     benchmark all use it.
 
-    Chapters: 7.
+    Explained in: chapter 9, "What one training step launches".
     """
     if torch.device(device).type != "cuda":
         return {}
@@ -218,8 +210,6 @@ def ablation_config(options: Dict[str, str], **overrides: Any) -> TrainConfig:
     """One step of the ablation: :class:`lenet.models.LeNet5Classic` with ``options`` (its
     ``output``, ``activation``, ``pooling`` and ``c3`` arguments), the paper's inputs, trained with
     the source's Adam recipe.
-
-    Chapters: none (the package and its command line use it).
     """
     return source_config("adam", model="classic", normalization=None, model_kwargs=dict(options), **overrides)
 
@@ -228,8 +218,6 @@ def ablation_config(options: Dict[str, str], **overrides: Any) -> TrainConfig:
 class BookRun:
     """A run of the book: a recipe, the seeds it is recorded with, and which seeds keep their
     weights (a checkpoint) because a chapter reads them. Its records are named ``<name>-s<seed>``.
-
-    Chapters: none (the package and its command line use it).
     """
 
     name: str
@@ -343,10 +331,7 @@ BOOK_RUNS: Tuple[BookRun, ...] = (
 
 
 def book_run(name: str) -> BookRun:
-    """The book run called ``name``; a clear error lists the names.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """The book run called ``name``; a clear error lists the names."""
     for run in BOOK_RUNS:
         if run.name == name:
             return run

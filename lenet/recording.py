@@ -68,8 +68,6 @@ def make_record(
     """A :class:`lenet.records.Record` of a finished run: the trained ``model``, its configuration
     and :class:`lenet.train.History`, the whole run's ``run_s`` and, optionally, ``train_set`` =
     (loss, accuracy) of the final weights on the training set.
-
-    Chapters: none (the package and its command line use it).
     """
     if history.test_acc is None:
         raise RecordError(f"{name}: the history has no test accuracy (was a test set given?)")
@@ -131,7 +129,7 @@ def record_run(
     ``setup_s``, ``train_s`` and ``eval_s`` (from the run's :class:`lenet.train.History`),
     ``final_eval_s`` (the training set read with the final weights) and ``save_s``.
 
-    Chapters: none (the package and its command line use it).
+    Explained in: chapter 8, "Exercises".
     """
     directory = Path(directory if directory is not None else default_results_dir())
     out = Path(record_file) if record_file is not None else record_path(name, directory)
@@ -223,7 +221,7 @@ def replay(
     schedule is the full run's, so the replay is an exact prefix of it. Returns the
     :class:`lenet.train.History`.
 
-    Chapters: 6, 7.
+    Explained in: chapter 6, "A live run".
     """
     if (steps is None) == (epochs is None):
         raise ValueError("replay needs exactly one of steps= or epochs=")
@@ -243,8 +241,6 @@ class Comparison:
     """How a replay compares with its record. ``exact`` is True when every compared number is
     equal bit for bit; ``ok`` when the replay matches (exactly, or within :data:`PREFIX_RTOL` over
     the first :data:`PREFIX_STEPS` steps where this machine rounds differently).
-
-    Chapters: none (the package and its command line use it).
     """
 
     record: str
@@ -263,7 +259,7 @@ def compare(record: Record, history: History) -> Comparison:
     """Compare a :func:`replay` with ``record``: the per-step losses it shares with the record, and
     the metrics of every epoch it completed.
 
-    Chapters: 6, 7.
+    Explained in: chapter 6, "A live run".
     """
     got, want = list(history.step_losses), record.step_losses
     n = min(len(got), len(want))

@@ -69,10 +69,7 @@ _NAME = re.compile(r"^[a-z0-9][a-z0-9_.-]*$")
 
 
 class RecordError(ValueError):
-    """A record is malformed, missing, or does not match what it claims.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """A record is malformed, missing, or does not match what it claims."""
 
 
 @dataclass
@@ -89,8 +86,6 @@ class Record:
     ``train_set_acc``. ``run_s`` is the whole run from the loaded data on: batching, training,
     evaluation, saving. ``machine`` is :func:`lenet.machine.machine_info`. Accuracies are fractions
     (0.99 is 99%), times seconds.
-
-    Chapters: none (the package and its command line use it).
     """
 
     name: str
@@ -203,8 +198,6 @@ def from_v1(d: Dict[str, Any]) -> Dict[str, Any]:
     settings leave the configuration for ``runtime``, the target accuracy becomes a fraction,
     ``wall_s`` becomes ``run_s``, ``final.total_s`` becomes ``fit_s`` and ``machine.name``
     becomes ``machine.hardware``.
-
-    Chapters: none (the package and its command line use it).
     """
     config = d.get("config", {})
     final = {("fit_s" if k == "total_s" else k): v for k, v in d.get("final", {}).items()}
@@ -229,8 +222,6 @@ def code_hash() -> str:
     """SHA-256 (16 hex digits) of the training code: the syntax trees of :data:`TRAINING_MODULES`,
     without their docstrings and comments, so that rewording documentation keeps the hash and any
     change to what runs changes it.
-
-    Chapters: none (the package and its command line use it).
     """
     here = Path(__file__).resolve().parent
     h = hashlib.sha256()
@@ -259,7 +250,7 @@ def default_results_dir() -> Path:
     checkout of the book), else the records installed with the package (``lenet/results``, as on
     Colab), else ``./results``.
 
-    Chapters: 8.
+    Explained in: chapter 8.
     """
     env = os.environ.get(RESULTS_DIR_ENV)
     if env:
@@ -277,7 +268,7 @@ def load_benchmark(name: str) -> Dict[str, Any]:
     """The run of ``benchmarks/time_to_accuracy.py`` stored as ``benchmarks/results/<name>.json``
     (in a checkout of the book; installed with the package as ``lenet/benchmarks``, as on Colab).
 
-    Chapters: 7.
+    Explained in: chapter 7, "Training fast".
     """
     here = Path(__file__).resolve().parent
     for folder in (here.parent / "benchmarks" / "results", here / "benchmarks"):
@@ -291,20 +282,14 @@ def load_benchmark(name: str) -> Dict[str, Any]:
 
 
 def record_path(name: str, directory: Optional[PathLike] = None) -> Path:
-    """Where the record called ``name`` is stored: ``<directory>/<name>.json``.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """Where the record called ``name`` is stored: ``<directory>/<name>.json``."""
     if not _NAME.match(name or ""):
         raise RecordError(f"record name {name!r} is not a valid file name (lower-case letters, digits, - _ .)")
     return Path(directory if directory is not None else default_results_dir()) / f"{name}.json"
 
 
 def save_record(record: Record, directory: Optional[PathLike] = None, path: Optional[PathLike] = None) -> Path:
-    """Write ``record`` as ``<directory>/<name>.json`` (or to ``path``), atomically; return the path.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """Write ``record`` as ``<directory>/<name>.json`` (or to ``path``), atomically; return the path."""
     record.validate()
     path = Path(path) if path is not None else record_path(record.name, directory)
     atomic_write(path, (json.dumps(record.to_dict(), indent=1, sort_keys=True) + "\n").encode("utf-8"))
@@ -312,10 +297,7 @@ def save_record(record: Record, directory: Optional[PathLike] = None, path: Opti
 
 
 def load_record(path: PathLike) -> Record:
-    """Read one record; raises :class:`RecordError` naming the file when it is not a record.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """Read one record; raises :class:`RecordError` naming the file when it is not a record."""
     path = Path(path)
     try:
         data = json.loads(path.read_text())
@@ -331,7 +313,7 @@ def load_records(directory: Optional[PathLike] = None, run: Optional[str] = None
     """Every record in ``directory`` (default :func:`default_results_dir`), sorted by name; only
     those of the book run ``run`` if given. A missing directory gives an empty list.
 
-    Chapters: 6, 7, 8.
+    Explained in: chapter 6, "The full schedule, recorded".
     """
     directory = Path(directory if directory is not None else default_results_dir())
     if not directory.is_dir():
@@ -343,7 +325,7 @@ def load_records(directory: Optional[PathLike] = None, run: Optional[str] = None
 def get_record(name: str, directory: Optional[PathLike] = None) -> Record:
     """The record called ``name``, with a clear error saying how to make it when it is missing.
 
-    Chapters: 6, 7.
+    Explained in: chapter 6.
     """
     path = record_path(name, directory)
     if not path.is_file():
@@ -358,7 +340,7 @@ def load_model(
 ) -> nn.Module:
     """The trained model of ``record``, from its checkpoint (relative to the results directory).
 
-    Chapters: 6, 7, 8.
+    Explained in: chapter 6, "The digits it gets wrong".
     """
     if not record.checkpoint:
         raise RecordError(
@@ -373,8 +355,6 @@ def load_model(
 def ensure_writable(folder: PathLike) -> Path:
     """Create ``folder`` if needed and check that a file can be written in it, so that a run never
     trains for minutes and then fails to save; raises :class:`RecordError` saying what to do.
-
-    Chapters: none (the package and its command line use it).
     """
     folder = Path(folder)
     try:
@@ -397,7 +377,7 @@ def summarize(records: Sequence[Record]) -> Dict[str, Any]:
     (sample standard deviation, 0 for one seed), ``min_error``, ``max_error``, ``mean_train_s``,
     ``seeds``.
 
-    Chapters: 6, 7, 8.
+    Explained in: chapter 6, "The full schedule, recorded".
     """
     if not records:
         raise RecordError("summarize needs at least one record")

@@ -22,8 +22,6 @@ def source_text(obj: Any, docstring: bool = True) -> str:
     """The source of ``obj`` (a function, class or method), dedented, without the ``Explained in:``
     line of its docstring (a note for the book's maintainers); without the docstring at all when
     ``docstring`` is False.
-
-    Chapters: none (the package and its command line use it).
     """
     try:
         source = textwrap.dedent(inspect.getsource(obj))
@@ -41,7 +39,7 @@ def show_source(obj: Any, docstring: bool = True) -> Markdown:
     """Display the source of ``obj`` as a highlighted Python block, headed by where it lives
     (``lenet/kernels.py``, say), as chapter 2 shows ``conv2d_loops``.
 
-    Chapters: none (the package and its command line use it).
+    Explained in: chapter 1, "A 32x32 image through every layer".
     """
     module = inspect.getmodule(obj)
     where = module.__name__.replace(".", "/") + ".py" if module is not None else ""

@@ -55,8 +55,6 @@ def autocast(device: torch.device, enabled: bool, cache_enabled: bool = True):
     bf16 keeps float32's exponent range, so no loss scaling is needed; hardware without bf16 (a
     T4, or a CPU without AMX, where PyTorch would emulate it slowly) simply trains in float32.
     Inside a CUDA graph the autocast weight cache must be off.
-
-    Chapters: none (the package and its command line use it).
     """
     if enabled and native_bf16(device):
         return torch.autocast(device.type, dtype=torch.bfloat16, cache_enabled=cache_enabled)
@@ -67,8 +65,6 @@ def native_bf16(device: torch.device) -> bool:
     """Whether ``device`` computes in bf16 in hardware: a CUDA GPU of compute capability 8.0 or
     more, or a CPU with AMX tiles (``torch.cpu._is_amx_tile_supported``, False where that private
     probe is missing).
-
-    Chapters: none (the package and its command line use it).
     """
     if device.type == "cpu":
         probe = getattr(torch.cpu, "_is_amx_tile_supported", None)
@@ -97,7 +93,7 @@ class TrainStep:
     ``correct`` and reset them with :meth:`reset_metrics`; ``loss`` is the latest step's loss (a
     tensor on the device, overwritten by the next step).
 
-    Chapters: 6.
+    Explained in: chapter 9, "Exercises".
     """
 
     def __init__(

@@ -69,7 +69,7 @@ def legible(fig: Figure, column_px: float = COLUMN_PX, min_px: float = MIN_TEXT_
     ``w * dpi`` pixels wide, and a font of ``s`` points ``s * dpi / 72`` pixels high). Returns
     ``fig``; every figure function of the book ends with it.
 
-    Chapters: none (the package and its command line use it).
+    Explained in: chapter 1, "A short history".
     """
     width_px = fig.get_figwidth() * fig.dpi
     scale = min(1.0, column_px / width_px)
@@ -100,10 +100,7 @@ def _grid(n: int, ncols: int, size: float, extra_h: float = 0.0, row_h: float = 
 
 
 def layer_kind(kind: str) -> str:
-    """The colour class of a layer type name: 'conv', 'pool', 'linear' or 'output'.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """The colour class of a layer type name: 'conv', 'pool', 'linear' or 'output'."""
     k = kind.lower()
     if "rbf" in k:
         return "output"
@@ -131,7 +128,7 @@ def architecture_diagram(
     as a bar labelled ``n``. Colours mark convolutions, pooling/subsampling, full connections and
     the RBF output. ``model`` defaults to :class:`lenet.models.LeNet5Classic`.
 
-    Chapters: 1.
+    Explained in: chapter 1, "The architecture, drawn from the model".
     """
     model = model if model is not None else LeNet5Classic()
     size = input_size or cast(int, getattr(model, "input_size", 32))  # a LeNet-5 names its input size
@@ -210,7 +207,7 @@ def show_digits(
     and prediction, in crimson where the two differ. MNIST is the test bed of LeCun et al. (1998),
     Sec. III.A; ``gray_r`` draws ink dark on white as on paper.
 
-    Chapters: 1, 6, 7, 8.
+    Explained in: chapter 0, "Tensors".
     """
 
     imgs = _np(images)
@@ -259,7 +256,7 @@ def show_images(
     one (vmin, vmax) pair for all panels, or a list with a pair (or None, automatic) per panel;
     the string ``"symmetric"`` in such a list means (-m, m) with m the panel's largest absolute value.
 
-    Chapters: 1, 2, 3.
+    Explained in: chapter 1, "The MNIST digits".
     """
     n = len(images)
     cmaps = [cmap] * n if isinstance(cmap, str) else list(cmap)
@@ -298,7 +295,7 @@ def plot_feature_maps(
 ) -> Figure:
     """The maps of one layer, (C, H, W) -- e.g. the 6 maps of C1 (LeCun et al. 1998, Sec. II.B).
 
-    Chapters: 2, 6.
+    Explained in: chapter 2, "C1: 156 parameters, 122,304 connections".
     """
     m = _np(maps)
     if m.ndim == 4:
@@ -329,7 +326,7 @@ def plot_kernel(
     The weights are the shared weights of one feature map (LeCun et al. 1998, Sec. II.A);
     red is positive, blue negative, on a scale symmetric about zero.
 
-    Chapters: 6.
+    Explained in: chapter 6, "What C1 learnt".
     """
     w = _np(kernel)
     fig, ax = _new_axes(ax, (2.6, 2.6))
@@ -362,7 +359,7 @@ def kernel_matrices(
 ) -> Figure:
     """Every kernel of ``kernels`` drawn with :func:`plot_kernel`, one panel each.
 
-    Chapters: 2.
+    Explained in: chapter 2, "The source text's kernels".
     """
     names = list(kernels)
     fig, axes = _grid(len(names), ncols, size)
@@ -388,7 +385,7 @@ def kernel_gallery(
     (LeCun et al. 1998, Sec. II.A), with hand-made rather than learned weights. ``clip`` clamps each
     result to the input's range so that edge maps and blurs share one grey scale.
 
-    Chapters: 2.
+    Explained in: chapter 2, "The source text's kernels".
     """
     names = list(kernels)
     fig, axes = _grid(len(names), ncols, size, extra_h=0.4 if suptitle else 0.0)
@@ -423,7 +420,7 @@ def pooling_grid(
     subsampling before its squashing function, ``coefficient`` x (window sum) + ``bias``
     (LeCun et al. 1998, Sec. II.B, layer S2).
 
-    Chapters: 3.
+    Explained in: chapter 3, "Max and average pooling".
     """
 
     if mode not in ("max", "avg", "sum"):
@@ -483,7 +480,7 @@ def squashing_functions(ax: Optional[Axes] = None, a_max: float = 4.0) -> Figure
     The points f(1) = 1 and f(-1) = -1 are marked: the constants are chosen so that the targets
     +-1 sit where the second derivative of f is largest, and the gain near 0 is close to 1.
 
-    Chapters: 3.
+    Explained in: chapter 3, "The 1998 subsampling".
     """
     fig, ax = _new_axes(ax, (6.0, 3.8))
     a = torch.linspace(-a_max, a_max, 401)
@@ -535,7 +532,7 @@ def connection_table(
     ``groups=None`` for a table without groups (a dense or a home-made one), and ``in_label`` /
     ``out_label`` to name other layers than S2 and C3.
 
-    Chapters: 4.
+    Explained in: chapter 4, "Table I".
     """
 
     mask = connection_mask(table, in_maps).numpy()
@@ -626,7 +623,7 @@ def patch_matrix(
     ``conv2d_loops``: one feature map, with one kernel shared by every position (LeCun et al.
     1998, Sec. II.A).
 
-    Chapters: 2.
+    Explained in: chapter 2, "From loops to one matrix product".
     """
     from .kernels import conv2d_loops, conv_output_size
 

@@ -49,10 +49,7 @@ JS = Path(__file__).resolve().parent / "js"
 
 
 def module_source(name: str) -> str:
-    """The ES module of a widget: ``js/common.js`` followed by ``js/<name>.js``.
-
-    Chapters: none (the package and its command line use it).
-    """
+    """The ES module of a widget: ``js/common.js`` followed by ``js/<name>.js``."""
     return (JS / "common.js").read_text(encoding="utf-8") + "\n" + (JS / f"{name}.js").read_text(encoding="utf-8")
 
 
@@ -86,7 +83,7 @@ def pool_image(
     through the squashing function 1.7159 tanh(2a/3) (:class:`lenet.pooling.Subsampling` with one
     map, its two parameters set to the values given). Chapter 3's explorer computes it.
 
-    Chapters: 3.
+    Explained in: chapter 3, "Try it yourself".
     """
     from .pooling import Subsampling
 
@@ -113,8 +110,6 @@ def input_affine(normalization: str, pad: bool) -> Tuple[float, float, int]:
     front end computes it, ``pixel * scale + shift`` and then ``pad`` pixels of the normalised
     background on each side. Read off the transform itself, so that the browser normalises as
     ``lenet.data`` does, whatever its constants; a transform that is not of that form is refused.
-
-    Chapters: none (the package and its command line use it).
     """
     from .data import make_transform
 
@@ -140,8 +135,6 @@ def export_network(model: nn.Module, label: str, title: str) -> Dict[str, Any]:
     normalisation in :func:`lenet.data.make_transform`, read by :func:`input_affine`) and its
     weights, base64 float32 per tensor. C3's
     weights are sent as the dense (16, 6, 5, 5) kernel with zeros where Table I has no connection.
-
-    Chapters: none (the package and its command line use it).
     """
     from .c3 import SparseConv2d
     from .models import LeNet5Classic, LeNet5Modern, unwrap
@@ -339,7 +332,7 @@ def kernel_explorer(
     ``filtered`` holds the same image computed in Python. ``image`` is a 2-D tensor or array
     (default: :func:`lenet.kernels.sample_photo` at 128x128). Returns the widget: display it.
 
-    Chapters: 2.
+    Explained in: chapter 2, "Try it yourself".
     """
     img = _image(image, 128)
     return _classes()["KernelExplorer"](
@@ -366,7 +359,7 @@ def pooling_explorer(
     ``pooled`` holds the same in Python. ``image`` is a 2-D tensor or array (default:
     :func:`lenet.kernels.sample_photo` at 64x64). Returns the widget: display it.
 
-    Chapters: 3.
+    Explained in: chapter 3, "Try it yourself".
     """
     modes = [m for _, m in POOLING_MODES]
     if mode not in modes:
@@ -390,7 +383,7 @@ def digit_pad(networks: Sequence[Tuple[str, str, nn.Module]], size: int = 112, d
     that a confident answer needs, and the margin of its logit over the runner-up; the 1998 one's
     smallest penalty and the next, to 3 significant digits. Returns the widget: display it.
 
-    Chapters: 6, 7.
+    Explained in: chapter 6, "Draw a digit for it".
     """
     if not networks:
         raise ValueError("digit_pad needs at least one (label, title, model)")

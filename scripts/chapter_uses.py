@@ -5,8 +5,8 @@
 
 d2l's rule: each object of the package names the one place of the book that explains it. Here
 that is the first chapter that shows its source (``show_source(X)``), else the first chapter
-whose code uses it, and the section (the ``##`` or ``###`` heading) of that chapter in which it
-first appears; its docstring ends with the line ``Explained in: chapter 2, "From loops to one
+whose code uses it outside its exercises (else in them), and the section (the ``##`` or ``###``
+heading) of that chapter in which it first appears; its docstring ends with the line ``Explained in: chapter 2, "From loops to one
 matrix product".`` An object that no chapter uses has no such line. The uses are found in the
 notebooks' code by its syntax tree: names imported from ``lenet`` modules (``from lenet.kernels
 import conv2d_loops``), names imported through the package's re-exports (``from lenet import
@@ -134,6 +134,7 @@ def places() -> Dict[Key, Optional[Place]]:
     """{(module, name): (chapter, section) that explains it, or None}."""
     known = public_names()
     first_use: Dict[Key, Place] = {}
+    first_exercise_use: Dict[Key, Place] = {}  # uses in exercises count only where nothing else uses it
     first_show: Dict[Key, Place] = {}
     for nb_path in sorted((ROOT / "notebooks").glob("*.ipynb"), key=chapter_of):
         chapter = chapter_of(nb_path)
@@ -154,10 +155,10 @@ def places() -> Dict[Key, Optional[Place]]:
                 continue
             used, shown = _used_names(tree, known, modules)
             for key in used:
-                first_use.setdefault(key, (chapter, section))
+                (first_exercise_use if section == "Exercises" else first_use).setdefault(key, (chapter, section))
             for key in shown:
                 first_show.setdefault(key, (chapter, section))
-    return {key: first_show.get(key) or first_use.get(key) for key in known}
+    return {key: first_show.get(key) or first_use.get(key) or first_exercise_use.get(key) for key in known}
 
 
 def line_for(place: Optional[Place]) -> Optional[str]:
