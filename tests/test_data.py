@@ -15,6 +15,7 @@ from lenet.data import (
     Split,
     load_dataset_dir,
     make_transform,
+    normalize_meanstd,
     normalize_paper,
     pad_to_32,
     parse_idx,
@@ -300,3 +301,14 @@ def test_validation_split_is_the_last_images_and_checks_its_size(mnist):
     assert torch.equal(val.images[0], mnist[0].images[50_000]) and torch.equal(fit.labels, mnist[0].labels[:50_000])
     with pytest.raises(ValueError, match="a validation split of 60000 needs between 1 and 59999"):
         validation_split(mnist[0], 60_000)
+
+
+def test_standardisation_centres_and_scales_mnist(mnist):
+    """(pixel / 255 - mean) / std, with MNIST's own mean and standard deviation: the training set
+    comes out with mean 0 and standard deviation 1 (computed here, not read from lenet.data)."""
+    pixels = mnist[0].images.double() / 255
+    mean, std = float(pixels.mean()), float(pixels.std())
+    x = normalize_meanstd(mnist[0].images[:20_000]).double()
+    assert abs(float(x.mean())) < 0.01 and abs(float(x.std()) - 1) < 0.01
+    ends = normalize_meanstd(torch.tensor([0, 255], dtype=torch.uint8))
+    assert torch.allclose(ends, torch.tensor([-mean / std, (1 - mean) / std], dtype=torch.float32), atol=1e-3)
