@@ -6,12 +6,13 @@
 d2l's rule: each object of the package names the one place of the book that explains it. Here
 that is the first chapter that shows its source (``show_source(X)``), else the first chapter
 whose code uses it outside its exercises (else in them), and the section (the ``##`` or ``###``
-heading) of that chapter in which it first appears; its docstring ends with the line ``Explained in: chapter 2, "From loops to one
-matrix product".`` An object that no chapter uses has no such line. The uses are found in the
-notebooks' code by its syntax tree: names imported from ``lenet`` modules (``from lenet.kernels
-import conv2d_loops``), names imported through the package's re-exports (``from lenet import
-LeNet5Classic``), and attributes of modules bound to a name (``from lenet import report``, then
-``report.plot_history``, also where ``report`` re-exports another module's name).
+heading) of that chapter in which it first appears; its docstring ends with the line
+``Explained in: chapter 2, "From loops to one matrix product".`` An object that no chapter uses
+has no such line. The uses are found in the notebooks' code by its syntax tree: names imported
+from ``lenet`` modules (``from lenet.kernels import conv2d_loops``), names imported through the
+package's re-exports (``from lenet import LeNet5Classic``), and attributes of modules bound to a
+name (``from lenet import report``, then ``report.plot_history``, also where ``report``
+re-exports another module's name).
 ``tests/test_package.py`` checks that every docstring's line matches.
 """
 
@@ -22,7 +23,7 @@ import ast
 import re
 import sys
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple, Union, cast
+from typing import Callable, Dict, List, Optional, Tuple, Union, cast
 
 import nbformat
 
@@ -174,6 +175,12 @@ def stated(node: Definition) -> Optional[str]:
     return m.group(0).strip() if m else None
 
 
+def _literal(text: str) -> Callable[[re.Match[str]], str]:
+    """A replacement function for ``re.sub`` that inserts ``text`` as it is (section titles may
+    hold backslashes, which a replacement string would read as escapes)."""
+    return lambda _: text
+
+
 def write() -> int:
     """Rewrite each docstring's "Explained in" line (append one where missing, remove one where
     no chapter uses the object); returns how many changed."""
@@ -204,7 +211,7 @@ def write() -> int:
             text = "".join(lines[start : end + 1])
             if LINE.search(text):
                 replacement = f"{indent}{want}" if want else ""
-                text = LINE.sub(lambda _: replacement, text, count=1)
+                text = LINE.sub(_literal(replacement), text, count=1)
                 text = re.sub(r"\n[ \t]*\n([ \t]*\n)*([ \t]*\"\"\")", r"\n\2", text) if not want else text
             elif want:
                 body = text.rstrip()
