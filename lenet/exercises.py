@@ -30,6 +30,7 @@ import torch.nn.functional as F
 from .c3 import C3_TABLE
 from .data import normalize_paper
 from .kernels import conv_output_size
+from .models import LeNet5Modern
 from .pooling import ScaledTanh
 from .rbf import DIGIT_BITMAPS, map_loss
 from .sdlm import scaled_tanh_slope
@@ -582,8 +583,6 @@ def check_multiply_adds(fn: Callable[[torch.nn.Module, int], int], seed: int = 0
 
     Explained in: chapter 9, "Exercises".
     """
-    from .models import LeNet5Modern
-
     g = _gen(seed)
 
     def case(make: Callable[[], torch.nn.Module], size: int, what: str) -> Callable[[], None]:

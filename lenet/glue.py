@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from IPython.display import display
+
 #: The MIME prefix myst-nb looks for (``myst_nb.ext.glue.GLUE_PREFIX``).
 GLUE_PREFIX = "application/papermill.record/"
 
@@ -21,8 +23,6 @@ def glue(name: str, value: Any) -> None:
 
     Explained in: chapter 4, "Does the table matter? A short experiment".
     """
-    from IPython.display import display
-
     if not name or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"glue name {name!r} must be letters, digits, '_' or '-'")
     display(

@@ -1,9 +1,11 @@
-"""Counting what a training step runs (chapter 7's optional section on the GPU engineering)."""
+"""Counting what a training step runs (chapter 9, "What one training step launches")."""
 
 from __future__ import annotations
 
 import collections
 from typing import Callable
+
+from torch.utils._python_dispatch import TorchDispatchMode
 
 #: Operators that move no data on a GPU: views, metadata and profiler markers (no kernel launch).
 NO_KERNEL_OPS = frozenset(
@@ -24,14 +26,12 @@ NO_KERNEL_OPS = frozenset(
 
 def count_operators(fn: Callable[[], object]) -> collections.Counter:
     """How many times each ATen operator runs during ``fn()``: forward, backward and optimiser
-    step alike (chapter 7's optional section). On a GPU each operator not in
+    step alike. On a GPU each operator not in
     :data:`NO_KERNEL_OPS` launches one kernel or more; ``_local_scalar_dense`` is a value read back
     to the CPU.
 
     Explained in: chapter 9, "What one training step launches".
     """
-    from torch.utils._python_dispatch import TorchDispatchMode
-
     counts: collections.Counter = collections.Counter()
 
     class _Count(TorchDispatchMode):

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 import torch.nn.functional as F
+from matplotlib.ticker import FuncFormatter
 
 from .metrics import confusion_matrix, misclassified, most_confused
 from .pooling import SQUASH_AMPLITUDE, SQUASH_SLOPE
@@ -32,7 +33,6 @@ PAPER_TEST_ERROR_DISTORTED = 0.0080
 
 def _plain_log_axis(axis) -> None:
     """Tick labels of a log axis as plain numbers (2, 3, 5, 10 rather than 2 x 10^0)."""
-    from matplotlib.ticker import FuncFormatter
 
     def minor(v, _):
         lo, hi = sorted(abs(t) for t in axis.get_view_interval())

@@ -31,7 +31,7 @@ from matplotlib.patches import FancyArrowPatch, Rectangle
 from matplotlib.text import Text
 
 from .c3 import C3_GROUPS, C3_TABLE, connection_mask
-from .kernels import KERNEL_TITLES, KERNELS, apply_kernel
+from .kernels import KERNEL_TITLES, KERNELS, apply_kernel, conv2d_loops, conv_output_size
 from .models import LeNet5Classic
 from .pooling import ScaledTanh, pool2d_vectorized
 from .summary import layer_table
@@ -625,8 +625,6 @@ def patch_matrix(
 
     Explained in: chapter 2, "From loops to one matrix product".
     """
-    from .kernels import conv2d_loops, conv_output_size
-
     x = torch.as_tensor(_np(image), dtype=torch.float64)
     w = torch.as_tensor(_np(kernel), dtype=torch.float64)
     if x.ndim != 2 or w.ndim != 2 or w.shape[0] != w.shape[1]:

@@ -31,7 +31,12 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .c3 import SparseConv2d
+from .data import make_transform
+from .draw import BLUR_SIGMA, BOX, FIELD, STROKE_PX, classify_drawing, parse_ascii
 from .kernels import KERNEL_TITLES, KERNELS, apply_kernel, sample_photo
+from .models import LeNet5Classic, LeNet5Modern, unwrap
+from .pooling import Subsampling
 
 ArrayLike = Union[np.ndarray, torch.Tensor]
 
@@ -85,8 +90,6 @@ def pool_image(
 
     Explained in: chapter 3, "Try it yourself".
     """
-    from .pooling import Subsampling
-
     modes = [m for _, m in POOLING_MODES]
     if mode not in modes:
         raise ValueError(f"mode must be one of {modes}, got {mode!r}")
@@ -111,8 +114,6 @@ def input_affine(normalization: str, pad: bool) -> Tuple[float, float, int]:
     background on each side. Read off the transform itself, so that the browser normalises as
     ``lenet.data`` does, whatever its constants; a transform that is not of that form is refused.
     """
-    from .data import make_transform
-
     transform = make_transform(normalization, pad=pad)
     pixels = torch.tensor([0, 128, 255], dtype=torch.uint8)
     x = transform(pixels.reshape(3, 1, 1).expand(3, 28, 28).contiguous()).double()
@@ -136,9 +137,6 @@ def export_network(model: nn.Module, label: str, title: str) -> Dict[str, Any]:
     weights, base64 float32 per tensor. C3's
     weights are sent as the dense (16, 6, 5, 5) kernel with zeros where Table I has no connection.
     """
-    from .c3 import SparseConv2d
-    from .models import LeNet5Classic, LeNet5Modern, unwrap
-
     base = unwrap(model)
     # plain attributes of both LeNet-5s, which nn.Module's stubs type as tensors or modules
     norm = cast(str, getattr(base, "normalization", None) or base.default_normalization)
@@ -172,6 +170,8 @@ def export_network(model: nn.Module, label: str, title: str) -> Dict[str, Any]:
 @functools.cache
 def _classes() -> Dict[str, type]:
     """The widget classes, defined on first use (``anywidget`` is imported here, not at import)."""
+    # here, not at the top: anywidget brings ipywidgets (0.28 s after torch, measured on the 2-core
+    # CPU), which the command line and the tests of the computations do not need
     import anywidget
     import traitlets as t
 
@@ -274,8 +274,6 @@ def _classes() -> Dict[str, type]:
         def __init__(
             self, networks: Sequence[Tuple[str, str, nn.Module]], size: int, drawing: Optional[np.ndarray]
         ) -> None:
-            from .draw import BLUR_SIGMA, BOX, FIELD, STROKE_PX
-
             self.networks = {label: model for label, _, model in networks}
             self.predictions: Dict[str, Any] = {}
             super().__init__(
@@ -297,8 +295,6 @@ def _classes() -> Dict[str, type]:
             return _unb64(self.drawing).reshape(self.size, self.size)
 
         def update(self) -> Dict[str, Any]:
-            from .draw import classify_drawing
-
             raw = self.raw_drawing()
             self.predictions = (
                 {}
@@ -389,8 +385,6 @@ def digit_pad(networks: Sequence[Tuple[str, str, nn.Module]], size: int = 112, d
         raise ValueError("digit_pad needs at least one (label, title, model)")
     start: Optional[np.ndarray] = None
     if drawing is not None:
-        from .draw import parse_ascii
-
         d = parse_ascii(drawing) if isinstance(drawing, str) else torch.as_tensor(drawing, dtype=torch.float32)
         fit = round(0.7 * size)  # the digit takes 70% of the pad, as a hand-drawn one would
         resized = F.interpolate(
