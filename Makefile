@@ -2,13 +2,24 @@
 PYTHON ?= python3
 PIP_INSTALL = $(PYTHON) -m pip install -q -r requirements.txt
 
-.PHONY: book test check lint install data notebooks editions clean
+.PHONY: book book-en book-zh translation test check lint install data notebooks editions clean
 
 install:
 	$(PIP_INSTALL)
 
-book: install
+# Both editions: English in _build/html, Chinese in _build/html/zh (scripts/translation.py).
+book: book-en book-zh
+
+book-en: install
 	jupyter-book build . -W -n --keep-going
+
+book-zh: install
+	$(PYTHON) scripts/translation.py build
+
+# After changing the English prose: new strings into the Chinese catalogues, then what is left to translate.
+translation: install
+	$(PYTHON) scripts/translation.py update
+	-$(PYTHON) scripts/translation.py check
 
 data: install
 	$(PYTHON) -m lenet data

@@ -58,16 +58,26 @@ def running_time(seconds: float) -> str:
     )
 
 
+def running_time_zh(seconds: float) -> str:
+    """:func:`running_time` in Chinese: ``'不到一分钟'`` or ``'约 N 分钟'``."""
+    return "不到一分钟" if seconds < 60 else f"约 {max(1, round(seconds / 60))} 分钟"
+
+
 def glue_times(chapter: int, clock: Clock) -> None:
     """Glue ``time_read`` (minutes to read chapter ``chapter``), ``time_run`` (this execution, since
-    ``clock`` started) and ``time_machine`` (the CPU it ran on, and its threads).
+    ``clock`` started) and ``time_machine`` (the CPU it ran on, and its threads), the last two with
+    their Chinese (``time_run_zh``, ``time_machine_zh``).
 
     Explained in: chapter 0, "Exercises".
     """
     glue("time_read", str(max(1, round(prose_words()[str(chapter)] / WORDS_PER_MINUTE))))
-    glue("time_run", running_time(clock.seconds))
+    glue("time_run", running_time(clock.seconds), zh=running_time_zh(clock.seconds))
     machine = machine_info("cpu")
-    glue("time_machine", f"{machine['threads']} threads of an {machine['hardware']}")
+    glue(
+        "time_machine",
+        f"{machine['threads']} threads of an {machine['hardware']}",
+        zh=f"{machine['hardware']} 的 {machine['threads']} 个线程",
+    )
 
 
-__all__ = ["WORDS_PER_MINUTE", "PROSE_FILE", "Clock", "prose_words", "running_time", "glue_times"]
+__all__ = ["WORDS_PER_MINUTE", "PROSE_FILE", "Clock", "prose_words", "running_time", "running_time_zh", "glue_times"]

@@ -9,7 +9,7 @@ myst-nb reads when it builds the book and that Jupyter does not show. Used by ch
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Optional
 
 from IPython.display import display
 
@@ -17,9 +17,16 @@ from IPython.display import display
 GLUE_PREFIX = "application/papermill.record/"
 
 
-def glue(name: str, value: Any) -> None:
+#: The suffix of a value's Chinese twin: ``{glue:text}`name_zh``` in the Chinese edition's text.
+ZH_SUFFIX = "_zh"
+
+
+def glue(name: str, value: Any, zh: Optional[str] = None) -> None:
     """Attach ``value`` to the cell's output under ``name`` for ``{glue:text}`name``` (a string is
     pasted as it is; a number can be formatted in the role, ``{glue:text}`name:.2f```).
+
+    A value in words (a verdict such as "within", a duration) needs its Chinese for the Chinese
+    edition: ``zh`` is glued as ``name_zh``, which that edition's text pastes instead.
 
     Explained in: chapter 4, "Does the table matter? A short experiment".
     """
@@ -30,6 +37,8 @@ def glue(name: str, value: Any) -> None:
         raw=True,
         metadata={"scrapbook": {"name": name, "mime_prefix": GLUE_PREFIX}},
     )
+    if zh is not None:
+        glue(name + ZH_SUFFIX, zh)
 
 
-__all__ = ["GLUE_PREFIX", "glue"]
+__all__ = ["GLUE_PREFIX", "ZH_SUFFIX", "glue"]

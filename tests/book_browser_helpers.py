@@ -591,7 +591,8 @@ class Build:
 
 
 def build_book(root: Path) -> Build:
-    """``jupyter-book build <repo> -W -n --keep-going --all`` with this interpreter's jupyter-book.
+    """``jupyter-book build <repo> -W -n --keep-going --all`` with this interpreter's jupyter-book,
+    then the Chinese edition (``scripts/translation.py build --all``, also ``-W -n``).
 
     ``--all`` re-reads every page: Sphinx does not re-read an unchanged page, so an incremental
     build would not repeat a warning that a previous build already reported.
@@ -609,23 +610,32 @@ def build_book(root: Path) -> Build:
         "--keep-going",
         "--all",
     ]
-    start = time.perf_counter()
-    try:
-        done = subprocess.run(
-            command,
-            cwd=root,
-            env=env,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            errors="replace",
-            timeout=BUILD_TIMEOUT_S,
-        )
-        result = Build(done.returncode, done.stdout, time.perf_counter() - start)
-    except subprocess.TimeoutExpired as exc:
-        out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
-        result = Build(-1, out + f"\n(build killed after {BUILD_TIMEOUT_S} s)", time.perf_counter() - start)
-    print(f"\n[book] build: exit status {result.returncode} in {result.seconds:.1f} s", file=sys.stderr)
+    # then the Chinese edition, from the same sources, into _build/html/zh/ (as `make book` does)
+    chinese = [sys.executable, str(root / "scripts" / "translation.py"), "build", "--all"]
+    outputs, codes, start = [], [], time.perf_counter()
+    for edition, cmd in (("English", command), ("Chinese", chinese)):
+        try:
+            done = subprocess.run(
+                cmd,
+                cwd=root,
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                timeout=BUILD_TIMEOUT_S,
+            )
+            codes.append(done.returncode)
+            outputs.append(f"[{edition} edition]\n" + done.stdout)
+        except subprocess.TimeoutExpired as exc:
+            out = exc.stdout.decode(errors="replace") if isinstance(exc.stdout, bytes) else (exc.stdout or "")
+            codes.append(-1)
+            outputs.append(f"[{edition} edition]\n" + out + f"\n(build killed after {BUILD_TIMEOUT_S} s)")
+    code = next((c for c in codes if c != 0), 0)
+    result = Build(code, "\n".join(outputs), time.perf_counter() - start)
+    print(
+        f"\n[book] build of both editions: exit status {result.returncode} in {result.seconds:.1f} s", file=sys.stderr
+    )
     return result
 
 

@@ -24,7 +24,9 @@ fixture of ``conftest.py``):
   scripts included (the vendored assets suffice);
 * ``test_screenshots``                    full-page PNGs of a chapter with a figure and of a widget chapter,
   in ``_build/screenshots/``;
-* ``test_live_*``                         the live widgets, on the pages opened from disk with the network off:
+* ``test_chinese_pages_*``                the Chinese edition: pages in Chinese, in a CJK font, linking back;
+* ``test_live_*``                         the live widgets (the explorers and the pad in both editions), on
+  the pages opened from disk with the network off:
   the kernel and pooling explorers compute what ``apply_kernel`` and ``pool_image`` compute (the
   pooling explorer draws ink dark, with grey scales, and its sliders and buttons reach the settings
   chapter 3 names), and the drawing pad's preparation and networks compute what ``to_mnist`` and
@@ -41,6 +43,8 @@ runs).
 
 from __future__ import annotations
 
+import re
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -596,6 +600,9 @@ def test_screenshots(report):
 # built pages from disk (file://) in an offline browser context, use the controls as a reader
 # would, and compare what the page computed with what lenet computes in Python.
 
+#: The English edition, and the Chinese one beside it (``_build/html/zh/``): the same widgets.
+EDITIONS = ["", "zh/"]
+
 LIVE_PAGES = {
     "kernel-explorer": "notebooks/02_convolution.html",
     "pooling-explorer": "notebooks/03_pooling.html",
@@ -661,13 +668,14 @@ def _levels(values, vmin: float, vmax: float):
     return np.clip(np.floor(x * 256), 0, 255)
 
 
-def test_live_kernel_explorer_computes_apply_kernel(offline):
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_live_kernel_explorer_computes_apply_kernel(offline, edition):
     import numpy as np
     import torch
 
     from lenet.kernels import apply_kernel
 
-    page, widget, problems, external = _live_page(offline, LIVE_PAGES["kernel-explorer"], "kernel-explorer")
+    page, widget, problems, external = _live_page(offline, edition + LIVE_PAGES["kernel-explorer"], "kernel-explorer")
     h, w = _lenet(widget, "[L.height, L.width]")
     image = torch.tensor(_lenet(widget, "L.image"), dtype=torch.float32).reshape(h, w)
     names = widget.evaluate("(el) => Array.from(el.querySelectorAll('select option')).map((o) => o.value)")
@@ -706,12 +714,13 @@ def test_live_kernel_explorer_computes_apply_kernel(offline):
     )
 
 
-def test_live_pooling_explorer_computes_pool_image(offline):
+@pytest.mark.parametrize("edition", EDITIONS)
+def test_live_pooling_explorer_computes_pool_image(offline, edition):
     import torch
 
     from lenet.widgets import pool_image
 
-    page, widget, problems, external = _live_page(offline, LIVE_PAGES["pooling-explorer"], "pooling-explorer")
+    page, widget, problems, external = _live_page(offline, edition + LIVE_PAGES["pooling-explorer"], "pooling-explorer")
     h, w = _lenet(widget, "[L.imageHeight, L.imageWidth]")
     image = torch.tensor(_lenet(widget, "L.image"), dtype=torch.float32).reshape(h, w)
 
@@ -878,7 +887,7 @@ def test_live_digit_pad_reads_like_pytorch(offline, html):
     assert not problems and not external, (problems, external)
 
 
-@pytest.mark.parametrize("html", LIVE_PAGES["digit-pad"])
+@pytest.mark.parametrize("html", [e + h for e in EDITIONS for h in LIVE_PAGES["digit-pad"]])
 def test_live_digit_pad_first_stroke_replaces_the_example(offline, html):
     """The pad opens with an example digit; a reader's first stroke starts a new drawing instead of
     adding to it (a line under the example 7 made both networks read "2")."""
@@ -998,3 +1007,40 @@ def test_phone_menu_opens_with_the_chapter_list(offline, html):
         assert not errors, errors
     finally:
         context.close()
+
+
+def _cjk_fonts() -> List[str]:
+    try:
+        out = subprocess.run(["fc-list", ":lang=zh", "family"], capture_output=True, text=True, timeout=30).stdout
+    except (OSError, subprocess.SubprocessError):
+        return []
+    return [line for line in out.splitlines() if line.strip()]
+
+
+@pytest.mark.parametrize("html", ["book/intro.html", "notebooks/02_convolution.html", "notebooks/06_lenet5_1998.html"])
+def test_chinese_pages_read_in_chinese_and_link_back(offline, html):
+    """A Chinese page is marked zh-CN, its title and text are Chinese in a CJK font (Debian's
+    fonts-noto-cjk, which .ci/run installs; a screenshot of each is saved), and its header links to
+    the same English page."""
+    if not _cjk_fonts():
+        pytest.skip("no CJK font (fc-list :lang=zh is empty): install Debian's fonts-noto-cjk for the Chinese pages")
+    page = offline.new_page()
+    page.goto((HTML / "zh" / html).as_uri())
+    info = page.evaluate(
+        """() => {
+        const h1 = document.querySelector("article h1, main h1");
+        const text = (document.querySelector("article") || document.body).innerText;
+        const han = (text.match(/[\u4e00-\u9fff]/g) || []).length;
+        const latin = (text.match(/[A-Za-z]/g) || []).length;
+        const link = document.querySelector("a.edition-switch");
+        return {lang: document.documentElement.lang, h1: h1 ? h1.innerText : "", han, latin,
+                back: link ? link.href : null, font: h1 ? getComputedStyle(h1).fontFamily : ""};
+    }"""
+    )
+    assert info["lang"] == "zh-CN", info
+    assert re.search("[\u4e00-\u9fff]", info["h1"]), f"the title of zh/{html} is not Chinese: {info['h1']!r}"
+    assert info["han"] > 200, f"zh/{html} shows only {info['han']} Chinese characters"
+    assert info["back"] and info["back"].endswith("/" + html) and "/zh/" not in info["back"], info["back"]
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / ("zh__" + html.replace("/", "__") + ".png")))
+    page.close()

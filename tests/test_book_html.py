@@ -14,7 +14,12 @@ The build (``jupyter-book build . -W -n --keep-going --all``) is made once per s
 * ``test_every_glossary_term_can_be_linked``  every name of every glossary entry, English and Chinese,
   is a term that ``{term}`...``` resolves to (in the build's inventory);
 * ``test_intro_clone_url_and_data_size``      the introduction clones the repository of ``_config.yml``
-  and states the size of the MNIST files that ``lenet.data`` keeps.
+  and states the size of the MNIST files that ``lenet.data`` keeps;
+* ``test_each_page_links_to_itself_in_the_other_edition``  every page of both editions (English in
+  ``_build/html``, Chinese in ``_build/html/zh``) links to the same page in the other;
+* ``test_chinese_edition_shows_the_same_code_and_outputs``  the Chinese pages show the English
+  pages' code and outputs, unchanged (only prose is translated), with the same ones folded inside
+  solutions (the browser test checks that the English solutions stay closed until opened).
 """
 
 from __future__ import annotations
@@ -158,8 +163,7 @@ def test_no_raw_roles_in_the_text(build):
     `` {term}`receptive field` `` in inline code); code blocks, and the pages of
     ROLE_SYNTAX_PAGES in inline code, may show it."""
     problems = []
-    for page in bb.toc_pages(ROOT):
-        path = HTML / page.html
+    for page, path in [(p, root / p.html) for root in (HTML, HTML / "zh") for p in bb.toc_pages(ROOT)]:
         if not path.is_file():
             continue
         text = PRE_RE.sub("", path.read_text(encoding="utf-8", errors="replace"))
@@ -224,3 +228,52 @@ def test_intro_clone_url_and_data_size():
     assert round(total / 1e6) == int(stated[0]), (
         f"the four files hold {total:,} bytes, the introduction says about {stated[0]} MB"
     )
+
+
+def _edition_link(path: Path) -> str:
+    m = re.search(r'<a class="btn btn-sm edition-switch" href="([^"]+)"', path.read_text(encoding="utf-8"))
+    return m.group(1) if m else ""
+
+
+def test_each_page_links_to_itself_in_the_other_edition(build):
+    import posixpath
+
+    problems = []
+    for page in bb.toc_pages(ROOT):
+        for here, there in ((HTML, HTML / "zh"), (HTML / "zh", HTML)):
+            path = here / page.html
+            if not path.is_file():
+                problems.append(bb.Problem("edition", str(path.relative_to(HTML.parent)), "not built"))
+                continue
+            href = _edition_link(path)
+            target = Path(posixpath.normpath(posixpath.join(path.parent.as_posix(), href))) if href else None
+            if target != there / page.html:
+                problems.append(bb.Problem("edition", str(path.relative_to(HTML.parent)), f"links to {href!r}"))
+    if problems:
+        pytest.fail(bb.format_problems(problems, "pages without a link to the other edition"), pytrace=False)
+
+
+def _cells(path: Path) -> List[str]:
+    """The text of every code cell's source and outputs on a built page, in order, each marked with
+    whether it sits inside a solution's folded box."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
+    return [
+        ("[in a solution] " if c.find_parent("div", class_="solution") else "")
+        + " ".join(c.get_text(" ", strip=True).split())
+        for c in soup.select("div.cell_input, div.cell_output")
+    ]
+
+
+def test_chinese_edition_shows_the_same_code_and_outputs(build):
+    """Code and outputs are the notebook's, in both editions (a translation cannot change a number
+    that a cell computed), and the same ones sit inside the solutions' folded boxes."""
+    checked = 0
+    for page in bb.toc_pages(ROOT):
+        if not page.is_notebook:
+            continue
+        english, chinese = _cells(HTML / page.html), _cells(HTML / "zh" / page.html)
+        assert len(english) > 5 and english == chinese, f"{page.html}: the Chinese page's code or outputs differ"
+        checked += 1
+    assert checked >= 10
