@@ -277,3 +277,19 @@ def test_chinese_edition_shows_the_same_code_and_outputs(build):
         assert len(english) > 5 and english == chinese, f"{page.html}: the Chinese page's code or outputs differ"
         checked += 1
     assert checked >= 10
+
+
+def test_chinese_titles_and_contents_are_in_chinese(build):
+    """Every Chinese page's title, and the captions of the table of contents beside it, are Chinese
+    (the captions come from sphinx-external-toc, after Sphinx translates a page: book/_ext/editions.py)."""
+    han = re.compile("[\u4e00-\u9fff]")
+    problems = []
+    for page in bb.toc_pages(ROOT):
+        text = (HTML / "zh" / page.html).read_text(encoding="utf-8")
+        title = re.search(r"<h1[^>]*>(.*?)</h1>", text, re.S)
+        captions = re.findall(r'class="caption-text">([^<]*)<', text)
+        if not title or not han.search(title.group(1)):
+            problems.append(bb.Problem("title", page.html, repr(title.group(1)[:60] if title else None)))
+        problems += [bb.Problem("caption", page.html, repr(c)) for c in captions if not han.search(c)]
+    if problems:
+        pytest.fail(bb.format_problems(problems, "English left in the Chinese edition"), pytrace=False)

@@ -17,6 +17,9 @@ checks and builds them). This extension adds what the two editions need beyond t
   "Exercise 4.1 (C3 by hand)") with no source, so Sphinx neither extracts nor translates it, and
   solutions copy their exercise's title from a registry filled before translation. The titles get
   their source and text, and the registry the translated exercise.
+* **The table of contents' captions** ("Chapters", "Appendix", "Reference"): sphinx-external-toc
+  inserts the toctrees after Sphinx has translated the page, so their captions are looked up in
+  the page's catalogue here.
 * **A link to the same page in the other edition**, in every page's header: the English book is
   ``_build/html/``, the Chinese one ``_build/html/zh/``, with the same page names.
 """
@@ -29,9 +32,12 @@ from typing import Any, Dict
 
 from docutils import nodes
 from myst_nb.sphinx_ import Parser as NotebookParser
+from sphinx import addnodes
 from sphinx.application import Sphinx
+from sphinx.locale import init as init_locale
 from sphinx.transforms import SphinxTransform
 from sphinx.transforms.post_transforms import SphinxPostTransform
+from sphinx.util.i18n import docname_to_domain
 from sphinx_exercise.nodes import exercise_enumerable_node, exercise_node, exercise_subtitle
 
 #: Where the Chinese edition lives, relative to the English one's root.
@@ -145,6 +151,27 @@ class TranslatedExercisesForSolutions(SphinxTransform):
                 entry["node"] = node.deepcopy()
 
 
+class TranslateTocCaptions(SphinxTransform):
+    """Translate the captions of the toctrees that sphinx-external-toc inserts."""
+
+    default_priority = 101  # after sphinx_external_toc's InsertToctrees (100), itself after Locale (20)
+
+    def apply(self, **kwargs: Any) -> None:
+        if not is_chinese(self.config.language):
+            return
+        dirs = [str(Path(self.env.srcdir) / d) for d in self.config.locale_dirs]
+        domain = docname_to_domain(self.env.docname, self.config.gettext_compact)
+        catalog, found = init_locale(dirs, self.config.language, domain)
+        if not found:
+            return
+        for toctree in self.document.findall(addnodes.toctree):
+            caption = toctree.get("rawcaption") or toctree.get("caption")
+            translated = catalog.gettext(caption) if caption else ""
+            if translated and translated != caption:
+                toctree["rawcaption"] = caption
+                toctree.apply_translated_message(caption, translated)
+
+
 def add_edition_link(app: Sphinx, pagename: str, templatename: str, context: Dict[str, Any], doctree: Any) -> None:
     """``edition_url`` and ``edition_label`` for the header's link to the other edition."""
     up = "../" * pagename.count("/")
@@ -163,6 +190,7 @@ def setup(app: Sphinx) -> Dict[str, Any]:
     app.add_transform(TranslatableExerciseTitles)
     app.add_transform(TranslatedExercisesForSolutions)
     app.add_post_transform(ExerciseTitlesForGettext)
+    app.add_transform(TranslateTocCaptions)
     app.add_source_parser(TranslatedNotebookParser, override=True)
     app.connect("html-page-context", add_edition_link)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
