@@ -28,6 +28,8 @@ from pathlib import Path
 from typing import Dict, Iterable, List, Optional
 
 import polib
+import yaml
+from jupyter_book.sphinx import build_sphinx
 from markdown_it import MarkdownIt
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -36,8 +38,8 @@ LOCALES = ROOT / "locales"
 CATALOGUES = LOCALES / LANGUAGE / "LC_MESSAGES"
 #: The Chinese edition's place beside the English one (book/_ext/editions.py links the two).
 ZH_OUTPUT = ROOT / "_build" / "html" / "zh"
-#: The Chinese edition's own settings on top of _config.yml.
-ZH_OVERRIDES = {"language": LANGUAGE, "html_title": "LeNet-5：从第一性原理出发"}
+#: The page whose catalogue translates the book's title (_config.yml's ``title``, its first heading).
+TITLE_PAGE = "book/intro"
 
 _ROLE = re.compile(r"\{([\w:-]+)\}`([^`]*)`")
 _CODE = re.compile(r"(`+)(.+?)\1")
@@ -96,9 +98,9 @@ def tokens(text: str) -> Dict[str, Counter]:
         "maths": maths,
         "links": links,
         "numbers": numbers,
-        # bold or italic that did not open or close (CommonMark's flanking rules: `**粗体：**后文`
+        # bold, italics or a link that did not open (CommonMark's flanking rules: `**粗体：**后文`
         # stays literal; write `**粗体**：后文`)
-        "bold and italics": markup,
+        "bold, italics and links": markup,
     }
 
 
@@ -193,8 +195,6 @@ def update(templates: Path) -> None:
 def build(output: Path = ZH_OUTPUT, strict: bool = True, fresh: bool = False) -> int:
     """Build the Chinese edition (every warning an error when ``strict``, as for the English;
     ``fresh`` re-reads every page, as ``jupyter-book build --all`` does)."""
-    from jupyter_book.sphinx import build_sphinx
-
     result = build_sphinx(
         ROOT,
         output,
@@ -204,7 +204,8 @@ def build(output: Path = ZH_OUTPUT, strict: bool = True, fresh: bool = False) ->
             "external_toc_path": (ROOT / "_toc.yml").as_posix(),
             "latex_individualpages": False,
             "nitpicky": True,
-            **ZH_OVERRIDES,
+            "language": LANGUAGE,
+            "html_title": chinese_title(),
         },
         doctreedir=ROOT / "_build" / ".doctrees-zh",
         noconfig=True,
@@ -215,7 +216,16 @@ def build(output: Path = ZH_OUTPUT, strict: bool = True, fresh: bool = False) ->
     # myst-nb keeps its working copies of the notebooks beside the output directory (for this
     # edition inside the English one, _build/html/jupyter_execute); the pages do not use them
     shutil.rmtree(output.parent / "jupyter_execute", ignore_errors=True)
+    if isinstance(result, Exception):
+        raise result
     return 0 if result in (0, None) else 1
+
+
+def chinese_title() -> str:
+    """The book's title (``title`` in _config.yml) as the catalogue of its first page translates it."""
+    title = yaml.safe_load((ROOT / "_config.yml").read_text(encoding="utf-8"))["title"]
+    entries = {e.msgid: e.msgstr for e in polib.pofile(str(catalogue_path(TITLE_PAGE)))}
+    return entries.get(title) or title
 
 
 def main(argv: Optional[Iterable[str]] = None) -> int:

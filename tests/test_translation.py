@@ -52,7 +52,7 @@ def test_the_check_accepts_a_faithful_translation():
         (RIGHT.replace("(02_convolution.ipynb)", "(03_pooling.ipynb)"), "links differ"),
         (RIGHT.replace("156", "1.56 百"), "numbers differ"),
         (RIGHT.replace("{term}`卷积核 <kernel>`", "卷积核"), "other roles differ"),
-        (RIGHT.replace("**用时**：", "**用时：**"), "bold and italics differ"),
+        (RIGHT.replace("**用时**：", "**用时：**"), "bold, italics and links differ"),
     ],
 )
 def test_the_check_names_what_a_translation_lost(wrong, what):

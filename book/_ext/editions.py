@@ -135,15 +135,15 @@ class ExerciseTitlesForGettext(SphinxPostTransform):
 
 
 class TranslatedExercisesForSolutions(SphinxTransform):
-    """After translation, the registry that solutions read their exercise's title from (and that the
-    gettext builder reads the titles from) holds the exercise as translated, with its title's
-    source (sphinx-exercise copies the exercise when the directive runs, before either)."""
+    """In the Chinese edition, the registry that solutions (and references) read their exercise's
+    title from holds the exercise as translated (sphinx-exercise copies the exercise when the
+    directive runs, before translation)."""
 
     default_priority = 25  # after sphinx.transforms.i18n.Locale (20)
 
     def apply(self, **kwargs: Any) -> None:
         registry = getattr(self.env, "sphinx_exercise_registry", None)
-        if not registry:
+        if not registry or not is_chinese(self.config.language):
             return
         for node in self.document.findall(lambda n: isinstance(n, (exercise_node, exercise_enumerable_node))):
             entry = registry.get(node.get("label"))
