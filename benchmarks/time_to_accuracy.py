@@ -13,8 +13,8 @@ network's full schedule, on one machine.
     read), building the optimiser, training with the fast recipe (``lenet.recipes.fast_config``;
     on a GPU with what ``lenet.recipes.gpu_settings`` adds), evaluation, saving the checkpoint and
     the run record. The CLI's JSON line gives the parts; start-up is the rest of the wall time.
-    Two more processes, ``python -c "import torch"`` and ``python -c "import lenet.cli"``, split
-    the start-up into PyTorch's and the package's.
+    More processes split the start-up into PyTorch's and the package's: ``python -c "import torch"``
+    timed whole, and ``import lenet.cli`` timed inside a process after its ``import torch``.
 (b') The same recipe trained in this process, training time only (forward, backward and update),
     with the data already on the device; on a GPU also ``torch.compile``, paid once by a warm-up
     run that is reported apart.
@@ -99,14 +99,24 @@ def _process(cmd: list, cwd: Path) -> tuple:
     return wall, proc.stdout
 
 
-def import_times(repeats: int = 3) -> Dict[str, float]:
-    """Median wall seconds of ``python -c "import torch"`` (the start-up under any PyTorch program)
-    and of ``python -c "import lenet.cli"`` (what ``python -m lenet`` imports before it starts)."""
+def import_times(repeats: int = 5) -> Dict[str, float]:
+    """Median wall seconds of ``python -c "import torch"`` (the start-up under any PyTorch program),
+    and of that start-up plus ``import lenet.cli`` (what ``python -m lenet`` imports before it starts).
+
+    The package's own share is timed inside each process, after ``import torch``: the difference of
+    two processes' times would carry the noise of both, which is larger than the share itself.
+    """
+    probe = (
+        "import time; t0 = time.perf_counter(); import torch; t1 = time.perf_counter(); import lenet.cli; "
+        "print(time.perf_counter() - t1)"
+    )
+    torch_s, lenet_s = [], []
+    for _ in range(repeats):
+        torch_s.append(_process([sys.executable, "-c", "import torch"], ROOT)[0])
+        lenet_s.append(float(_process([sys.executable, "-c", probe], ROOT)[1].split()[-1]))
     return {
-        f"import_{name}_s": statistics.median(
-            _process([sys.executable, "-c", f"import {module}"], ROOT)[0] for _ in range(repeats)
-        )
-        for name, module in (("torch", "torch"), ("lenet", "lenet.cli"))
+        "import_torch_s": statistics.median(torch_s),
+        "import_lenet_s": statistics.median(torch_s) + statistics.median(lenet_s),
     }
 
 
@@ -191,20 +201,20 @@ def ablation_variants(device: torch.device) -> Dict[str, tuple]:
     }
 
 
-def time_evaluation(run: dict, data, device: torch.device, batch_sizes=EVAL_BATCH_SIZES, repeats: int = 5) -> dict:
-    """Median seconds for one pass over the 10,000 test images (inference_mode), by batch size."""
-    out = {}
-    for batch_size in batch_sizes:
-        loader = eval_loader(run["config"].replace(eval_batch_size=batch_size), data[1], device)
-        times = []
-        for _ in range(repeats):
+def time_evaluation(run: dict, data, device: torch.device, batch_sizes=EVAL_BATCH_SIZES, rounds: int = 7) -> dict:
+    """Seconds for one pass over the 10,000 test images (inference_mode), by batch size: the best of
+    ``rounds`` rounds, each of which times every batch size once, so that a slow spell of a shared
+    machine falls on all of them alike, and the best time is the one least disturbed by it."""
+    loaders = {b: eval_loader(run["config"].replace(eval_batch_size=b), data[1], device) for b in batch_sizes}
+    times: Dict[int, List[float]] = {b: [] for b in batch_sizes}
+    for _ in range(rounds):
+        for batch_size, loader in loaders.items():
             if device.type == "cuda":
                 torch.cuda.synchronize()
             t0 = time.perf_counter()
             evaluate(run["model"], loader, run["runtime"].get("amp", False))  # returns Python numbers: synchronised
-            times.append(time.perf_counter() - t0)
-        out[str(batch_size)] = statistics.median(times)
-    return out
+            times[batch_size].append(time.perf_counter() - t0)
+    return {str(b): min(t) for b, t in times.items()}
 
 
 def run_classic(

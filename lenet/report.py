@@ -517,6 +517,7 @@ def ablation_rows(steps: Sequence[Tuple[str, str]], records) -> List[Dict]:
             "parameters": recs[0].parameters,
             "summary": s,
             "per_epoch_s": s["mean_train_s"] / recs[0].epochs,
+            "hardware": recs[0].hardware,
             "change": None,
             "se": None,
             "beyond noise": "-",
@@ -534,7 +535,8 @@ def ablation_rows(steps: Sequence[Tuple[str, str]], records) -> List[Dict]:
 
 def ablation_table(rows: Sequence[Mapping], se: bool = False) -> str:
     """The rows of :func:`ablation_rows` as a Markdown table (chapter 8); with ``se`` each change
-    is followed by its standard error (``-0.74 &plusmn; 0.15``).
+    is followed by its standard error (``-0.74 &plusmn; 0.15``). A time measured on another machine
+    than the first row's names that machine: times compare only on one machine.
 
     Explained in: chapter 8, "What each change from 1998 buys".
     """
@@ -550,7 +552,12 @@ def ablation_table(rows: Sequence[Mapping], se: bool = False) -> str:
             f"{r['parameters']:,}",
             error_cell(r["summary"]),
             change(r),
-            f"{r['per_epoch_s']:.1f} s",
+            f"{r['per_epoch_s']:.1f} s"
+            + (
+                f" (on {r['hardware']})"
+                if r.get("hardware", rows[0].get("hardware")) != rows[0].get("hardware")
+                else ""
+            ),
             r["beyond noise"],
         ]
         for r in rows

@@ -119,6 +119,10 @@ def test_runs_and_ablation_tables():
         and "| -0.40 |" in table[3]
         and table[3].endswith("| yes |")
     )
+    assert "(on " not in report.ablation_table(rows)  # one machine: the times need no note
+    moved = [dict(rows[0]), dict(rows[1], hardware="Another CPU")]
+    moved_table = report.ablation_table(moved).splitlines()
+    assert "| 5.0 s (on Another CPU) |" in moved_table[3] and "(on " not in moved_table[2]
     with pytest.raises(ValueError, match="python -m lenet record c"):
         report.ablation_rows([("c", "missing")], recs)
 

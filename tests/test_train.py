@@ -10,7 +10,7 @@ from lenet.cli import main, retain_freed_memory
 from lenet.data import Split, make_transform
 from lenet.inference import predict
 from lenet.models import LeNet5Classic, LeNet5Modern
-from lenet.recipes import TARGET_ACC, classic_config, fast_config, source_config
+from lenet.recipes import TARGET_ACC, book_run, classic_config, fast_config, source_config
 from lenet.recording import PREFIX_RTOL, compare, record_run, replay
 from lenet.train import (
     PAPER_LR_MULTIPLIERS,
@@ -125,9 +125,10 @@ def test_checkpoint_round_trip_and_wrong_model_refusal(tmp_path, mnist):
 def test_checkpoints_of_the_first_format_still_load():
     """The book's checkpoints were written in the first format (the runtime inside the config, the
     target accuracy in percent)."""
-    model, payload = load_checkpoint(ROOT / "results" / "checkpoints" / "modern-source-sgd-s0.pt")
+    model, payload = load_checkpoint(ROOT / "results" / "checkpoints" / "classic-1998-s0.pt")
     assert payload["format"] == "lenet-checkpoint/1" and isinstance(payload["config"], TrainConfig)
-    assert payload["config"].target_acc == pytest.approx(0.99) and model.normalization == "unit"
+    assert payload["config"].target_acc == pytest.approx(0.99) and payload["config"].optimizer == "adam"
+    assert isinstance(model, LeNet5Classic) and model.normalization == "paper"
 
 
 def test_config_is_checked_when_made_and_never_changed():
@@ -201,7 +202,8 @@ def test_fast_recipe_is_the_one_chosen_on_the_validation_split():
     chooser = load_script("benchmarks/choose_fast_recipe.py")
     record = json.loads((ROOT / "benchmarks/results/recipe-selection-cpu.json").read_text())
     chosen = chooser.choose(record["candidates"], record["target"])
-    assert chosen == record["chosen"] and record["seeds"] >= 10
+    assert chosen == record["chosen"] and record["seeds"] >= len(book_run("modern-fast").seeds)  # as many as recorded
+    assert chosen["complete"] and len(chosen["val_acc"]) == record["seeds"]
     fast = fast_config()
     assert (chosen["epochs"], chosen["batch_size"], chosen["lr"], tuple(chosen["betas"])) == (
         fast.epochs,
@@ -212,6 +214,18 @@ def test_fast_recipe_is_the_one_chosen_on_the_validation_split():
     assert [tuple(c[:3]) + (tuple(c[3]),) for c in chooser.CANDIDATES] == [
         (r["epochs"], r["batch_size"], r["lr"], tuple(r["betas"])) for r in record["candidates"]
     ]
+
+
+def test_the_choosing_rule_takes_the_cheapest_candidate_whose_every_seed_ran_and_reached_the_target():
+    choose = load_script("benchmarks/choose_fast_recipe.py").choose
+    rows = [
+        {"epochs": 3, "batch_size": 256, "min_val_acc": 98.94, "complete": False},  # stopped at a seed under it
+        {"epochs": 4, "batch_size": 256, "min_val_acc": 98.95, "complete": True},  # reaches it exactly
+        {"epochs": 4, "batch_size": 512, "min_val_acc": 99.10, "complete": False},  # interrupted: not all seeds
+        {"epochs": 5, "batch_size": 512, "min_val_acc": 99.20, "complete": True},
+    ]
+    assert choose(rows, 98.95) is rows[1]
+    assert choose(rows, 99.0) is rows[3] and choose(rows, 99.5) is None
 
 
 def test_stop_rules_give_exact_prefixes_of_the_full_run(mnist):
