@@ -151,9 +151,15 @@ def gpu_records_table() -> str:
             f"| {c0.train_s:.1f} s | {100 * s['mean_error']:.2f}% ({s['n']} seeds) | {speedup:.1f}x |"
         )
     machine = gpu[0].machine if gpu else {}
+    cpus: Dict[str, List[str]] = {}
+    for g in gpu:
+        cpu0 = next((r for r in every if r.run == g.run and not r.on_gpu), None)
+        if cpu0 is not None:
+            cpus.setdefault(cpu0.hardware, []).append(g.run)
     head = (
-        f"{machine.get('hardware', '?')}, torch {machine.get('torch', '?')}; "
-        f"CPU: {every[0].hardware if every else '?'}:"
+        f"{machine.get('hardware', '?')}, torch {machine.get('torch', '?')}; CPU records: "
+        + "; ".join(f"{hw} ({', '.join(runs)})" for hw, runs in cpus.items())
+        + ":"
     )
     return head + "\n\n" + "\n".join(rows)
 
