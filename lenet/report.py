@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -437,6 +437,11 @@ RUN_COLUMNS: Dict[str, Tuple[str, bool]] = {
 }
 
 
+def _threads(n: Any) -> str:
+    """``'1 thread'``, ``'2 threads'``; ``'? threads'`` where the record does not say."""
+    return f"{n} thread" if n == 1 else f"{n if n is not None else '?'} threads"
+
+
 def runs_table(
     records,
     columns: Sequence[str] = (
@@ -477,7 +482,7 @@ def runs_table(
             "train time": _fmt_time(s["mean_train_s"]),
             "per epoch": f"{s['mean_train_s'] / r.epochs:.1f} s",
             "threads": str(r.machine.get("threads", "?")),
-            "device": f"{r.hardware}, {r.machine.get('threads', '?')} threads",
+            "device": f"{r.hardware}, {_threads(r.machine.get('threads'))}",
         }
         rows.append([cells[k] for k in keys])
     return markdown_table(
